@@ -1,0 +1,1 @@
+"""Agent adapters: everything that can produce a reply to an observation."""

@@ -1,0 +1,1 @@
+"""Metrics, summaries and (later) taggers over recorded event logs."""

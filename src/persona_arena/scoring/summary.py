@@ -1,0 +1,59 @@
+"""Readable summaries of reverse-turing sessions, built from their recorded events only."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from persona_arena.core.events import Event
+
+
+@dataclass
+class GameSummary:
+    session_id: str
+    judge: str
+    candidates: list[dict[str, Any]]  # player, nickname, agent, is_twin
+    outcome: dict[str, Any] | None
+    violations: int
+
+    @property
+    def result(self) -> str:
+        return (self.outcome or {}).get("result", "unfinished")
+
+    @property
+    def guessed_agent(self) -> str | None:
+        guess = (self.outcome or {}).get("guess")
+        return next((c["agent"] for c in self.candidates if c["nickname"] == guess), None)
+
+
+def summarise(events: list[Event]) -> GameSummary:
+    setup = next(e for e in events if e.type == "game.setup").payload
+    outcome = next((e.payload for e in events if e.type == "game.outcome"), None)
+    return GameSummary(
+        session_id=events[0].session_id,
+        judge=setup["judge"],
+        candidates=setup["candidates"],
+        outcome=outcome,
+        violations=sum(e.type == "rule.violation" for e in events),
+    )
+
+
+def accuracy_by_judge(games: list[GameSummary]) -> list[dict[str, Any]]:
+    by_judge: dict[str, list[GameSummary]] = defaultdict(list)
+    for g in games:
+        by_judge[g.judge].append(g)
+    rows = []
+    for judge, gs in sorted(by_judge.items()):
+        finished = [g for g in gs if g.outcome]
+        correct = sum(g.result == "correct" for g in finished)
+        rows.append({
+            "judge": judge,
+            "games": len(gs),
+            "correct": correct,
+            "accuracy": correct / len(finished) if finished else None,
+            "chance": sum(1 / len(g.candidates) for g in gs) / len(gs),
+            "mean_p_twin": (sum(g.outcome["p_twin"] for g in finished) / len(finished)) if finished else None,
+            "no_guess": sum(g.result == "no-guess" for g in finished),
+        })
+    return rows

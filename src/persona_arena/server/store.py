@@ -1,0 +1,191 @@
+"""The database: the source of truth for runs, sessions and their event logs.
+
+SQLite (WAL) under `transcripts/` by default; any SQLAlchemy URL via `--db` / `ARENA_DB`
+(`sqlite:///…`, `postgresql://…`; the async driver is chosen here).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, event, func
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlmodel import Field, SQLModel, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from persona_arena.core.events import Event
+
+DEFAULT_DB_PATH = Path("transcripts") / "arena.db"
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # SQLite hands datetimes back without a zone; everything stored here is UTC.
+    return value.replace(tzinfo=timezone.utc) if value and value.tzinfo is None else value
+
+
+def _ts_column() -> Any:
+    return Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class RunRow(SQLModel, table=True):
+    __tablename__ = "runs"
+    id: str = Field(primary_key=True)
+    created_at: datetime | None = _ts_column()
+    meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+
+
+class SessionRow(SQLModel, table=True):
+    __tablename__ = "sessions"
+    id: str = Field(primary_key=True)
+    run_id: str = Field(foreign_key="runs.id", index=True)
+    game: str
+    seed: int
+    status: str = "running"  # running | finished | failed
+    config: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    players: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON))
+    outcome: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    error: str | None = None
+    started_at: datetime | None = _ts_column()
+    finished_at: datetime | None = _ts_column()
+
+
+class EventRow(SQLModel, table=True):
+    __tablename__ = "events"
+    session_id: str = Field(primary_key=True, foreign_key="sessions.id")
+    seq: int = Field(primary_key=True)
+    run_id: str = Field(index=True)
+    schema_: str = Field(sa_column_kwargs={"name": "schema"})
+    ts: datetime | None = _ts_column()
+    type: str = Field(index=True)
+    actor: str
+    visible_to: Any = Field(sa_column=Column(JSON))
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+
+    @classmethod
+    def of(cls, e: Event) -> EventRow:
+        return cls(session_id=e.session_id, seq=e.seq, run_id=e.run_id, schema_=e.schema_, ts=e.ts,
+                   type=e.type, actor=e.actor, visible_to=e.visible_to, payload=e.payload)
+
+    def to_event(self) -> Event:
+        return Event(schema=self.schema_, run_id=self.run_id, session_id=self.session_id, seq=self.seq,
+                     ts=_utc(self.ts), type=self.type, actor=self.actor, visible_to=self.visible_to,
+                     payload=self.payload)
+
+
+def database_url(db: str | None = None) -> str:
+    """`--db`, else `ARENA_DB`, else SQLite under transcripts/; sync URLs get an async driver."""
+    url = db or os.environ.get("ARENA_DB") or f"sqlite:///{DEFAULT_DB_PATH}"
+    if "://" not in url:  # a bare path
+        url = f"sqlite:///{url}"
+    for sync, async_ in (("sqlite://", "sqlite+aiosqlite://"), ("postgresql://", "postgresql+asyncpg://"),
+                         ("postgres://", "postgresql+asyncpg://")):
+        if url.startswith(sync):
+            return async_ + url[len(sync):]
+    return url
+
+
+class Store:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @classmethod
+    async def open(cls, db: str | None = None) -> Store:
+        url = database_url(db)
+        if url.startswith("sqlite"):
+            path = url.split(":///", 1)[-1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url)
+        if url.startswith("sqlite"):
+            @event.listens_for(engine.sync_engine, "connect")
+            def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+                cursor = dbapi_connection.cursor()
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+                cursor.execute("PRAGMA foreign_keys=ON")
+                cursor.close()
+        async with engine.begin() as conn:
+            await conn.run_sync(SQLModel.metadata.create_all)
+        return cls(engine)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    def _session(self) -> AsyncSession:
+        return AsyncSession(self.engine, expire_on_commit=False)
+
+    # -- writing ---------------------------------------------------------------------------
+    async def ensure_run(self, run_id: str, meta: dict[str, Any] | None = None) -> None:
+        async with self._session() as s:
+            if await s.get(RunRow, run_id) is None:
+                s.add(RunRow(id=run_id, created_at=datetime.now(timezone.utc), meta=meta or {}))
+                await s.commit()
+
+    async def start_session(self, session_id: str, *, run_id: str, game: str, seed: int,
+                            config: dict[str, Any], players: dict[str, str]) -> None:
+        async with self._session() as s:
+            s.add(SessionRow(id=session_id, run_id=run_id, game=game, seed=seed, config=config,
+                             players=players, started_at=datetime.now(timezone.utc)))
+            await s.commit()
+
+    async def append(self, events: Sequence[Event]) -> None:
+        if not events:
+            return
+        async with self._session() as s:
+            s.add_all(EventRow.of(e) for e in events)
+            await s.commit()
+
+    async def finish_session(self, session_id: str, *, status: str, outcome: dict[str, Any] | None,
+                             error: str | None = None) -> None:
+        async with self._session() as s:
+            row = await s.get(SessionRow, session_id)
+            assert row is not None, session_id
+            row.status, row.outcome, row.error = status, outcome, error
+            row.finished_at = datetime.now(timezone.utc)
+            s.add(row)
+            await s.commit()
+
+    async def free_session_id(self, base: str) -> str:
+        """`base`, or `base-2`, `base-3`… when a session of that id was already played."""
+        async with self._session() as s:
+            taken = set((await s.exec(select(SessionRow.id).where(SessionRow.id.startswith(base)))).all())
+        if base not in taken:
+            return base
+        n = 2
+        while f"{base}-{n}" in taken:
+            n += 1
+        return f"{base}-{n}"
+
+    # -- reading ---------------------------------------------------------------------------
+    async def runs(self) -> list[dict[str, Any]]:
+        async with self._session() as s:
+            rows = (await s.exec(
+                select(RunRow, func.count(SessionRow.id))
+                .join(SessionRow, SessionRow.run_id == RunRow.id, isouter=True)
+                .group_by(RunRow.id).order_by(RunRow.created_at)
+            )).all()
+            status_rows = (await s.exec(
+                select(SessionRow.run_id, SessionRow.status, func.count()).group_by(
+                    SessionRow.run_id, SessionRow.status)
+            )).all()
+        by_status: dict[str, dict[str, int]] = {}
+        for run_id, status, count in status_rows:
+            by_status.setdefault(run_id, {})[status] = count
+        return [{"id": run.id, "created_at": _utc(run.created_at), "sessions": n,
+                 "status": by_status.get(run.id, {}), "meta": run.meta} for run, n in rows]
+
+    async def sessions(self, run_id: str) -> list[SessionRow]:
+        async with self._session() as s:
+            rows = (await s.exec(select(SessionRow).where(SessionRow.run_id == run_id)
+                                 .order_by(SessionRow.started_at, SessionRow.id))).all()
+        return list(rows)
+
+    async def events(self, session_id: str) -> list[Event]:
+        async with self._session() as s:
+            rows = (await s.exec(select(EventRow).where(EventRow.session_id == session_id)
+                                 .order_by(EventRow.seq))).all()
+        return [r.to_event() for r in rows]

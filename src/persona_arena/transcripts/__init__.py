@@ -1,0 +1,1 @@
+"""Transcript files: JSONL export/import of a session's event log."""

@@ -1,0 +1,46 @@
+"""One event per line, in `seq` order. The database is the source of truth; these are exports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from persona_arena.core.events import Event
+
+
+class TranscriptError(ValueError):
+    pass
+
+
+def write_jsonl(events: Iterable[Event], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        for e in events:
+            f.write(e.to_json() + "\n")
+    tmp.replace(path)
+    return path
+
+
+def read_jsonl(path: Path) -> list[Event]:
+    """Reads and validates a transcript; errors name the line."""
+    events: list[Event] = []
+    with path.open(encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                events.append(Event.from_json(line))
+            except ValidationError as err:
+                raise TranscriptError(f"{path}:{lineno}: not a valid event: {err.errors()[0]['msg']}") from None
+    for expected, e in enumerate(events):
+        if e.seq != expected or e.session_id != events[0].session_id:
+            raise TranscriptError(f"{path}: events are not one session in gapless seq order "
+                                  f"(line {expected + 1} has seq {e.seq})")
+    return events
+
+
+def transcript_path(root: Path, run_id: str, session_id: str) -> Path:
+    return root / run_id / f"{session_id}.jsonl"
