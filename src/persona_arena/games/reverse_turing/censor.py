@@ -23,7 +23,7 @@ class Censor:
             # A term with an optional version tail: "GPT-4o", "Qwen2.5-Coder", "llama3".
             # Word boundaries keep "metadata" or "graphic" intact.
             self._pattern: re.Pattern[str] | None = re.compile(
-                rf"(?<![\w])(?:{alternatives})(?:[-_ ]?\d[\w.\-]*)?(?![\w])", re.IGNORECASE
+                rf"(?<![\w])(?:{alternatives})(?:[-_ ]?\d(?:[\w.\-]*\w)?)?(?![\w])", re.IGNORECASE
             )
         else:
             self._pattern = None

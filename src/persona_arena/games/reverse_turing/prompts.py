@@ -23,11 +23,11 @@ def judge_brief(nicknames: list[str], rounds: int) -> str:
 
 
 def ask_prompt(round_no: int, rounds: int, nicknames: list[str]) -> str:
-    example = json.dumps({"message": "What do you enjoy most?", "to": nicknames})
+    # No example message: small models copy it word for word instead of asking their own.
     return (
-        f"Round {round_no} of {rounds}. Write your message and choose who receives it. "
-        f'Reply with JSON: {{"message": <text>, "to": <list of names from {nicknames}>}}. '
-        f"Example: {example}"
+        f"Round {round_no} of {rounds}. Write the message you want to send (a question that "
+        "helps you recognise yourself) and choose who receives it. Reply with JSON: "
+        f'{{"message": <your message>, "to": <list of one or more names from {json.dumps(nicknames)}>}}.'
     )
 
 

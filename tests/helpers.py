@@ -1,0 +1,68 @@
+"""Drives games without the runner (pure, synchronous) and stands in agents for tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from persona_arena.agents.base import AgentResponse
+from persona_arena.core.events import EventDraft
+from persona_arena.core.observations import Observation, Reply
+from persona_arena.core.specs import AgentSpec
+from persona_arena.games.reverse_turing.config import ReverseTuringConfig
+from persona_arena.games.reverse_turing.game import ReverseTuring
+
+SCRIPTED = AgentSpec(model="scripted")
+
+
+@dataclass
+class Played:
+    state: object
+    events: list[EventDraft]
+    observations: list[Observation] = field(default_factory=list)
+
+    def of_type(self, kind: str) -> list[EventDraft]:
+        return [e for e in self.events if e.type == kind]
+
+    @property
+    def outcome(self) -> dict:
+        return self.state.outcome
+
+
+def play(config: ReverseTuringConfig, seed: int, reply: Callable[[Observation], Reply],
+         max_turns: int = 1000) -> Played:
+    game = ReverseTuring()
+    start = game.setup(config, seed)
+    played = Played(start.state, list(start.events))
+    for _ in range(max_turns):
+        obs = game.next_turn(start.state)
+        if obs is None:
+            return played
+        played.observations.append(obs)
+        played.events += game.apply(start.state, obs.player, reply(obs))
+    raise AssertionError("game did not end")
+
+
+def config(**overrides) -> ReverseTuringConfig:
+    base = {"judge": AgentSpec(model="local/qwen2.5-0.5b"), "foils": [SCRIPTED, AgentSpec(model="local/gemma-3-270m")],
+            "rounds": 3}
+    return ReverseTuringConfig(**{**base, **overrides})
+
+
+class ListAgent:
+    """Replies from a fixed list, then repeats the last one; records what it was shown."""
+
+    def __init__(self, spec: AgentSpec, replies: list[str | Exception]) -> None:
+        self.spec = spec
+        self.replies = list(replies)
+        self.seen: list[Observation] = []
+
+    async def act(self, observation: Observation) -> AgentResponse:
+        self.seen.append(observation)
+        reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+        if isinstance(reply, Exception):
+            raise reply
+        return AgentResponse(reply)
+
+    async def close(self) -> None:
+        return None
