@@ -234,3 +234,18 @@ def test_candidate_count_fills_foils_and_is_bounded():
                 {"rounds": 0}, {"foils": []}):
         with pytest.raises(ValidationError):
             ReverseTuringConfig(**{"judge": SCRIPTED, "foils": [SCRIPTED], **bad})
+
+
+def test_a_repaired_reply_is_a_violation_but_not_asked_again():
+    seen = []
+
+    def reply(obs):
+        seen.append(obs)
+        if obs.turn == "ask":
+            return Reply(text=json.dumps({"message": "w" * 5000, "to": "all"}))
+        return well_behaved(obs)
+    played = play(config(rounds=2, max_message_chars=100), seed=0, reply=reply)
+    assert violations(played) == ["message_too_long", "message_too_long"]
+    assert {len(e.payload["message"]) for e in played.of_type("judge.message")} == {100}
+    judge_views = [o for o in seen if o.role == "judge"]
+    assert not any("could not be used" in m.content for o in judge_views for m in o.messages)

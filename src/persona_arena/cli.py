@@ -116,7 +116,7 @@ def play(
 
 
 async def _play(engine, config, seed: int, run: str, turn_timeout: float, db: str | None, out: Path) -> None:
-    from persona_arena.scoring.summary import summarise
+    from persona_arena.agents.registry import create_agent
     from persona_arena.server.batch import export_session
     from persona_arena.server.runner import run_session
     from persona_arena.server.store import Store
@@ -124,7 +124,8 @@ async def _play(engine, config, seed: int, run: str, turn_timeout: float, db: st
     store = await Store.open(db)
     try:
         with console.status(f"playing {engine.name} (seed {seed})…"):
-            result = await run_session(engine, config, seed, store=store, run_id=run, turn_timeout=turn_timeout)
+            result = await run_session(engine, config, seed, store=store, run_id=run,
+                                       agent_factory=create_agent, turn_timeout=turn_timeout)
         path = await export_session(store, result, out)
         events = await store.events(result.session_id)
     finally:
@@ -174,6 +175,7 @@ def demo(
 
 
 async def _demo(rounds: int, seeds: int, concurrency: int, db: str | None, out: Path) -> None:
+    from persona_arena.agents.registry import create_agent
     from persona_arena.demo import demo_jobs
     from persona_arena.scoring.summary import accuracy_by_judge, summarise
     from persona_arena.server.batch import run_batch
@@ -182,8 +184,8 @@ async def _demo(rounds: int, seeds: int, concurrency: int, db: str | None, out: 
     run_id = "demo-" + datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     store = await Store.open(db)
     try:
-        results = await run_batch(demo_jobs(rounds, seeds), store=store, run_id=run_id,
-                                  export_root=out, concurrency=concurrency, console=console)
+        results = await run_batch(demo_jobs(rounds, seeds), store=store, run_id=run_id, export_root=out,
+                                  agent_factory=create_agent, concurrency=concurrency, console=console)
         summaries = [summarise(await store.events(r.session_id)) for r in results]
     finally:
         await store.close()

@@ -39,6 +39,7 @@ class LLMAgent:
             "seed": self.spec.seed if self.spec.seed is not None
             else turn_seed(self.seed, observation.player, observation.turn_number),
             "num_retries": self.num_retries,
+            "drop_params": True,  # e.g. Anthropic takes no seed: drop it rather than fail the turn
         }
         if self.spec.temperature is not None:
             params["temperature"] = self.spec.temperature

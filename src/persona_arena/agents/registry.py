@@ -42,10 +42,10 @@ def check_spec(spec: AgentSpec) -> None:
     if spec.kind in ("eliza", "human", "remote"):
         raise SpecError(f"agent kind {spec.kind!r} is not available in this version")
     if spec.kind == "local":
-        from persona_arena.agents.local.models import ModelUnavailable, resolve
+        from persona_arena.agents.local.models import ModelUnavailable, chunk_paths, resolve
 
         try:
-            resolve(spec.name)
+            chunk_paths(resolve(spec.name))  # its weight packages are installed (checksum at load)
         except ModelUnavailable as err:
             raise SpecError(str(err)) from None
         return

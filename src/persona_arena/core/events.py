@@ -27,10 +27,10 @@ def god_only() -> list[str]:
 
 
 class _Audience:
-    visible_to: Visibility
-
+    # (no annotation here: pydantic would make it the first field of every event)
     def visible_for(self, player: str) -> bool:
-        return self.visible_to == PUBLIC or player in self.visible_to
+        audience = self.visible_to  # type: ignore[attr-defined]
+        return audience == PUBLIC or player in audience
 
 
 class EventDraft(_Audience, BaseModel):

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from persona_arena.games.base import Game
-from persona_arena.server.runner import DEFAULT_TURN_TIMEOUT, SessionResult, run_session
+from persona_arena.server.runner import DEFAULT_TURN_TIMEOUT, AgentFactory, SessionResult, run_session
 from persona_arena.server.store import Store
 from persona_arena.transcripts.jsonl import transcript_path, write_jsonl
 
@@ -28,7 +28,7 @@ async def export_session(store: Store, result: SessionResult, root: Path) -> Pat
 
 
 async def run_batch(jobs: list[GameJob], *, store: Store, run_id: str, export_root: Path,
-                    concurrency: int = 2, turn_timeout: float = DEFAULT_TURN_TIMEOUT,
+                    agent_factory: AgentFactory, concurrency: int = 2, turn_timeout: float = DEFAULT_TURN_TIMEOUT,
                     console: Console | None = None) -> list[SessionResult]:
     limit = asyncio.Semaphore(concurrency)
     results: list[SessionResult | None] = [None] * len(jobs)
@@ -45,7 +45,7 @@ async def run_batch(jobs: list[GameJob], *, store: Store, run_id: str, export_ro
                 counts["running"] += 1
                 progress.update(task, **counts)
                 result = await run_session(job.game, job.config, job.seed, store=store, run_id=run_id,
-                                           turn_timeout=turn_timeout)
+                                           agent_factory=agent_factory, turn_timeout=turn_timeout)
                 await export_session(store, result, export_root)
                 counts["running"] -= 1
                 counts["failed"] += result.status != "finished"

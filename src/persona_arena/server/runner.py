@@ -19,7 +19,6 @@ import structlog
 from pydantic import BaseModel
 
 from persona_arena.agents.base import Agent
-from persona_arena.agents.registry import create_agent
 from persona_arena.core.events import Event, EventDraft
 from persona_arena.core.observations import Reply
 from persona_arena.core.specs import AgentSpec
@@ -29,6 +28,7 @@ from persona_arena.server.store import Store
 log = structlog.get_logger(__name__)
 
 DEFAULT_TURN_TIMEOUT = 120.0
+AgentFactory = Callable[[AgentSpec, int], Agent]
 MAX_TURNS = 10_000  # a guard against a game that never ends
 
 
@@ -65,9 +65,11 @@ class _Log:
 
 async def run_session(
     game: Game, config: BaseModel, seed: int, *, store: Store, run_id: str,
-    session_id: str | None = None, turn_timeout: float = DEFAULT_TURN_TIMEOUT,
-    agent_factory: Callable[[AgentSpec, int], Agent] = create_agent,
+    agent_factory: AgentFactory, session_id: str | None = None,
+    turn_timeout: float = DEFAULT_TURN_TIMEOUT,
 ) -> SessionResult:
+    """`agent_factory` turns each player's spec into an agent (the caller chooses: the CLI
+    passes `agents.registry.create_agent`; the server does not import the adapters)."""
     session_id = session_id or await store.free_session_id(session_base_id(game, config, seed))
     start = game.setup(config, seed)
     players = {p: spec.canonical() for p, spec in start.players.items()}
@@ -79,7 +81,7 @@ async def run_session(
     usage: dict[str, int] = {}
     agents: dict[str, Agent] = {}
     try:
-        # One agent object per distinct spec per session; a twin gets its own instance.
+        # One agent object per player: the twin never shares state with its judge.
         agents = {p: agent_factory(spec, seed) for p, spec in start.players.items()}
         await events.append(start.events)
         for _ in range(MAX_TURNS):
@@ -87,15 +89,16 @@ async def run_session(
             if observation is None:
                 break
             player = observation.player
-            request = EventDraft(type="turn.request", visible_to=[], payload={
-                "player": player, "turn": observation.turn, "turn_number": observation.turn_number})
+            # Logged before the call: a turn in progress is visible, and ts gives the latency.
+            await events.append([EventDraft(type="turn.request", visible_to=[], payload={
+                "player": player, "turn": observation.turn, "turn_number": observation.turn_number})])
             reply, reply_usage = await _ask(agents[player], observation, turn_timeout)
             for k, v in reply_usage.items():
                 if isinstance(v, int):
                     usage[k] = usage.get(k, 0) + v
             answered = EventDraft(type="agent.reply", actor=player, visible_to=[], payload={
                 "player": player, "text": reply.text, "failure": reply.failure, "usage": reply_usage})
-            await events.append([request, answered, *game.apply(start.state, player, reply)])
+            await events.append([answered, *game.apply(start.state, player, reply)])
         else:
             raise RuntimeError(f"game did not end within {MAX_TURNS} turns")
         outcome = game.outcome(start.state)

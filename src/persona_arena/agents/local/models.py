@@ -69,7 +69,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _chunk_paths(model: LocalModel) -> list[Path]:
+def chunk_paths(model: LocalModel) -> list[Path]:
     paths = []
     for module, inner in model.chunks:
         try:
@@ -100,7 +100,7 @@ def model_path(model: LocalModel) -> Path:
         if target.exists() and _sha256(target) == model.sha256:
             verified.write_text(stamp or "")
             return target
-        chunks = _chunk_paths(model)
+        chunks = chunk_paths(model)
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(target.name + f".part-{os.getpid()}")
         with partial.open("wb") as out:

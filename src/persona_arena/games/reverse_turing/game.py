@@ -16,7 +16,7 @@ from persona_arena.games.reverse_turing import prompts
 from persona_arena.games.reverse_turing.censor import Censor
 from persona_arena.games.reverse_turing.config import NICKNAMES, ReverseTuringConfig
 from persona_arena.games.reverse_turing.parsing import (
-    Ask, Flaw, Unusable, Verdict, parse_ask, parse_verdict,
+    MAX_RATIONALE_CHARS, Ask, Unusable, Verdict, parse_ask, parse_verdict,
 )
 
 JUDGE = "judge"
@@ -142,7 +142,7 @@ class ReverseTuring:
         state.attempt = 1
         if move is not None:
             for flaw in move.flaws:
-                events += self._violation(state, JUDGE, flaw.kind, flaw.detail, reply.text)
+                events += self._violation(state, JUDGE, flaw.kind, flaw.detail, reply.text, used=True)
         if state.phase == "ask":
             return events + self._after_ask(state, move)
         return events + self._after_verdict(state, move)
@@ -204,10 +204,10 @@ class ReverseTuring:
         if reply.text is None:
             events += self._violation(state, player, "agent_failure", reply.failure or "no reply", None)
         elif not text:
-            events += self._violation(state, player, "empty_reply", "the reply is empty", reply.text)
+            events += self._violation(state, player, "empty_reply", "the reply is empty", reply.text, used=True)
         elif len(text) > limit:
             events += self._violation(state, player, "reply_too_long",
-                                      f"reply has {len(text)} characters; cut to {limit}", reply.text)
+                                      f"reply has {len(text)} characters; cut to {limit}", reply.text, used=True)
             text = text[:limit]
         censored = Censor(state.config.all_censor_terms()).apply(text)
         if censored.masked:
@@ -224,12 +224,14 @@ class ReverseTuring:
         return events
 
     def _violation(self, state: ReverseTuringState, player: str, kind: str, detail: str,
-                   raw: str | None) -> list[EventDraft]:
+                   raw: str | None, *, used: bool = False) -> list[EventDraft]:
+        """`used`: the reply was still used after a repair (so the player is not asked again)."""
         state.violations[player] += 1
         return state.emit(EventDraft(
             type="rule.violation", visible_to=[player],
             payload={"player": player, "round": state.round, "turn": state.phase,
-                     "attempt": state.attempt, "kind": kind, "detail": detail,
+                     "attempt": state.attempt if player == JUDGE else 1, "kind": kind,
+                     "detail": detail, "used": used,
                      "excerpt": None if raw is None else raw[:EXCERPT_CHARS]},
         ))
 
@@ -264,7 +266,7 @@ class ReverseTuring:
                 ask_verdict(p["round"])
                 messages.append(Message(role="assistant", content=json.dumps(
                     {k: p[k] for k in ("rationale", "probabilities", "guess")})))
-            elif event.type == "rule.violation" and p["turn"] in ("ask", "verdict") and p["excerpt"] is not None:
+            elif event.type == "rule.violation" and p["excerpt"] is not None and not p["used"]:
                 if p["turn"] == "verdict":
                     ask_verdict(p["round"])
                 messages.append(Message(role="assistant", content=p["excerpt"] or "(empty)"))
@@ -323,7 +325,7 @@ def verdict_schema(nicknames: list[str], must_guess: bool) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
-            "rationale": {"type": "string", "maxLength": 300},
+            "rationale": {"type": "string", "maxLength": MAX_RATIONALE_CHARS},
             "probabilities": {
                 "type": "object",
                 "properties": {n: {"type": "number", "minimum": 0, "maximum": 1} for n in nicknames},

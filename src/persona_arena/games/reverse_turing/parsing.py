@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SUM_TOLERANCE = 0.02
+MAX_RATIONALE_CHARS = 300
 
 
 class Unusable(ValueError):
@@ -129,7 +130,7 @@ def _probabilities(value: Any, nicknames: list[str]) -> tuple[dict[str, float], 
 
 
 def parse_verdict(raw: str, nicknames: list[str], *, must_guess: bool, max_raw_chars: int,
-                  max_rationale_chars: int = 500) -> Verdict:
+                  max_rationale_chars: int = MAX_RATIONALE_CHARS) -> Verdict:
     data = load_json_object(raw, max_raw_chars)
     guess_value = data.get("guess")
     guess = None

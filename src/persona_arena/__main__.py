@@ -1,0 +1,3 @@
+from persona_arena.cli import main
+
+main()

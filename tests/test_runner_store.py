@@ -1,0 +1,98 @@
+"""The async runner with the real SQLite store: ordering, failures, round trips."""
+
+import asyncio
+import json
+
+from helpers import SCRIPTED, ListAgent, config
+from persona_arena.agents.registry import create_agent
+from persona_arena.core.events import Event
+from persona_arena.games.reverse_turing.config import ReverseTuringConfig
+from persona_arena.games.reverse_turing.game import ReverseTuring
+from persona_arena.server.runner import run_session
+from persona_arena.transcripts.jsonl import read_jsonl, write_jsonl
+
+SCRIPTED_CONFIG = ReverseTuringConfig(judge=SCRIPTED, foils=[SCRIPTED, SCRIPTED], rounds=4)
+
+
+async def test_scripted_session_is_recorded_gapless_and_ends(store):
+    result = await run_session(ReverseTuring(), SCRIPTED_CONFIG, 11, store=store, run_id="r1", agent_factory=create_agent)
+    assert result.status == "finished" and result.outcome["result"] in ("correct", "wrong")
+    events = await store.events(result.session_id)
+    assert [e.seq for e in events] == list(range(len(events)))
+    assert events[0].type == "game.setup" and events[-1].type == "game.outcome"
+    assert {e.run_id for e in events} == {"r1"}
+    # Every agent call is in the log: a request, then the raw reply.
+    requests = [e for e in events if e.type == "turn.request"]
+    assert len(requests) == len([e for e in events if e.type == "agent.reply"]) > 0
+    (session,) = await store.sessions("r1")
+    assert session.status == "finished" and session.outcome == result.outcome
+    assert (await store.runs())[0]["status"] == {"finished": 1}
+
+
+async def test_replaying_into_the_same_database_gets_a_new_session_id(store):
+    a = await run_session(ReverseTuring(), SCRIPTED_CONFIG, 1, store=store, run_id="r", agent_factory=create_agent)
+    b = await run_session(ReverseTuring(), SCRIPTED_CONFIG, 1, store=store, run_id="r", agent_factory=create_agent)
+    assert b.session_id == a.session_id + "-2"
+    strip = lambda evs: [e.model_dump(exclude={"ts", "session_id"}) for e in evs]  # noqa: E731
+    assert strip(await store.events(a.session_id)) == strip(await store.events(b.session_id))
+
+
+class SlowAgent(ListAgent):
+    async def act(self, observation):
+        await asyncio.sleep(10)
+
+
+async def test_agent_errors_and_timeouts_forfeit_turns_and_the_game_still_ends(store):
+    def factory(spec, seed):
+        if spec.model == "local/qwen2.5-0.5b":
+            # the judge's first ask goes out; every later call (the twin's too) fails
+            return ListAgent(spec, ['{"message": "hello?", "to": "all"}', RuntimeError("provider exploded")])
+        if spec.model == "local/gemma-3-270m":
+            return SlowAgent(spec, ["never"])
+        return create_agent(spec, seed)
+    result = await run_session(ReverseTuring(), config(rounds=2), 3, store=store, run_id="r",
+                               turn_timeout=0.05, agent_factory=factory)
+    assert result.status == "finished" and result.outcome["result"] == "no-guess"
+    events = await store.events(result.session_id)
+    failures = [e.payload["failure"] for e in events if e.type == "agent.reply" and e.payload["failure"]]
+    assert any("provider exploded" in f for f in failures)
+    assert any("timeout" in f for f in failures)
+    kinds = {e.payload["kind"] for e in events if e.type == "rule.violation"}
+    assert {"agent_failure", "turn_forfeited"} <= kinds
+
+
+async def test_a_game_bug_marks_the_session_failed_without_raising(store):
+    class Broken(ReverseTuring):
+        def apply(self, state, player, reply):
+            raise ZeroDivisionError("bug")
+    result = await run_session(Broken(), SCRIPTED_CONFIG, 0, store=store, run_id="r", agent_factory=create_agent)
+    assert result.status == "failed" and "ZeroDivisionError" in result.error
+    (session,) = await store.sessions("r")
+    assert session.status == "failed"
+
+
+async def test_jsonl_round_trip_and_validation(store, tmp_path):
+    result = await run_session(ReverseTuring(), SCRIPTED_CONFIG, 5, store=store, run_id="r", agent_factory=create_agent)
+    events = await store.events(result.session_id)
+    path = write_jsonl(events, tmp_path / "s.jsonl")
+    assert read_jsonl(path) == events
+    first = json.loads(path.read_text().splitlines()[0])
+    assert list(first)[:5] == ["schema", "run_id", "session_id", "seq", "ts"]
+    assert first["schema"] == "persona-arena/event@1"
+
+    lines = path.read_text().splitlines()
+    (tmp_path / "gap.jsonl").write_text("\n".join(lines[:2] + lines[3:]) + "\n")
+    (tmp_path / "bad.jsonl").write_text(lines[0] + "\n{\"schema\": 1}\n")
+    for name, fragment in (("gap.jsonl", "gapless"), ("bad.jsonl", ":2:")):
+        try:
+            read_jsonl(tmp_path / name)
+        except ValueError as err:
+            assert fragment in str(err)
+        else:
+            raise AssertionError(f"{name} was accepted")
+
+
+def test_event_schema_describes_the_contract_fields():
+    schema = Event.model_json_schema(by_alias=True)
+    assert {"schema", "run_id", "session_id", "seq", "ts", "type", "actor", "visible_to", "payload"} <= set(
+        schema["properties"])
