@@ -15,8 +15,7 @@ from persona_arena.server.runner import run_session
 
 pytestmark = pytest.mark.slow
 
-QWEN = AgentSpec(model="local/qwen2.5-0.5b", temperature=0.7, max_tokens=160)
-GEMMA = AgentSpec(model="local/gemma-3-270m", temperature=0.7, max_tokens=120)
+from persona_arena.demo import GEMMA, QWEN  # noqa: E402  (the specs the demo plays)
 
 
 async def test_qwen_judges_a_real_game_with_gemma_among_the_candidates(store):

@@ -177,7 +177,7 @@ def demo(
 async def _demo(rounds: int, seeds: int, concurrency: int, db: str | None, out: Path) -> None:
     from persona_arena.agents.registry import create_agent
     from persona_arena.demo import demo_jobs
-    from persona_arena.scoring.summary import accuracy_by_judge, summarise
+    from persona_arena.scoring.summary import accuracy_by_judge, agent_label, summarise
     from persona_arena.server.batch import run_batch
     from persona_arena.server.store import Store
 
@@ -189,18 +189,19 @@ async def _demo(rounds: int, seeds: int, concurrency: int, db: str | None, out: 
         summaries = [summarise(await store.events(r.session_id)) for r in results]
     finally:
         await store.close()
-    table = Table("session", "judge", "candidates", "twin", "guess", "result", "p(twin)", "violations",
+    table = Table("#", "judge", "candidates (twin ★)", "picked", "result", "p(twin)/round", "viol.",
                   title=f"run {run_id}")
-    for s in summaries:
+    for i, s in enumerate(summaries, 1):
         o = s.outcome or {}
-        names = ", ".join(f"{c['nickname']}={c['agent'].split(';')[0]}" for c in s.candidates)
-        table.add_row(s.session_id, s.judge.split(";")[0], names, o.get("twin", "?"), str(o.get("guess")),
-                      s.result, f"{o['p_twin']:.2f}" if o else "-", str(s.violations))
+        names = " ".join(agent_label(c["agent"]) + ("★" if c["is_twin"] else "") for c in s.candidates)
+        picked = agent_label(s.guessed_agent) if s.guessed_agent else "-"
+        trend = " ".join(f"{p:.2f}" for p in o.get("p_twin_by_round", []))
+        table.add_row(str(i), agent_label(s.judge), names, picked, s.result, trend, str(s.violations))
     console.print(table)
-    acc = Table("judge", "games", "correct", "accuracy", "chance", "mean final p(twin)", "no guess",
-                title="accuracy by judge")
+    acc = Table("judge", "games", "correct", "accuracy", "chance", "mean p(twin)", "no guess",
+                title="accuracy by judge (final guesses)")
     for row in accuracy_by_judge(summaries):
-        acc.add_row(row["judge"].split(";")[0], str(row["games"]), str(row["correct"]),
+        acc.add_row(agent_label(row["judge"]), str(row["games"]), str(row["correct"]),
                     "-" if row["accuracy"] is None else f"{row['accuracy']:.2f}", f"{row['chance']:.2f}",
                     "-" if row["mean_p_twin"] is None else f"{row['mean_p_twin']:.2f}", str(row["no_guess"]))
     console.print(acc)

@@ -7,8 +7,9 @@ from persona_arena.games.reverse_turing.config import ReverseTuringConfig
 from persona_arena.games.reverse_turing.game import ReverseTuring
 from persona_arena.server.batch import GameJob
 
-QWEN = AgentSpec(model="local/qwen2.5-0.5b", temperature=0.7, max_tokens=160)
-GEMMA = AgentSpec(model="local/gemma-3-270m", temperature=0.7, max_tokens=120)
+# max_tokens leaves room for a whole JSON verdict (rationale <= 300 characters).
+QWEN = AgentSpec(model="local/qwen2.5-0.5b", temperature=0.7, max_tokens=200)
+GEMMA = AgentSpec(model="local/gemma-3-270m", temperature=0.7, max_tokens=200)
 SCRIPTED = AgentSpec(model="scripted")
 
 

@@ -27,6 +27,11 @@ class GameSummary:
         return next((c["agent"] for c in self.candidates if c["nickname"] == guess), None)
 
 
+def agent_label(canonical_spec: str) -> str:
+    """A short display name: the model without its `local/` prefix, settings dropped."""
+    return canonical_spec.split(";")[0].removeprefix("local/")
+
+
 def summarise(events: list[Event]) -> GameSummary:
     setup = next(e for e in events if e.type == "game.setup").payload
     outcome = next((e.payload for e in events if e.type == "game.outcome"), None)

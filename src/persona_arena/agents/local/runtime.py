@@ -8,6 +8,8 @@ the next token instead of holding the model until `max_tokens`.
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import functools
 import json
 import os
 import threading
@@ -27,10 +29,27 @@ class Completion:
     finish_reason: str
 
 
+@functools.cache
+def _silence_llama_cpp() -> None:
+    """llama.cpp writes diagnostics to stderr even with verbose=False; they would break the
+    progress bar and tables. ARENA_LLAMA_LOG=1 keeps them."""
+    if os.environ.get("ARENA_LLAMA_LOG"):
+        return
+    import llama_cpp
+
+    @llama_cpp.llama_log_callback
+    def _drop(_level: int, _text: bytes, _user_data: ctypes.c_void_p) -> None:
+        return None
+
+    _silence_llama_cpp.callback = _drop  # type: ignore[attr-defined]  # must outlive the C side
+    llama_cpp.llama_log_set(_drop, ctypes.c_void_p(0))
+
+
 class _Loaded:
     def __init__(self, model: LocalModel) -> None:
         from llama_cpp import Llama  # heavy import, only when a local model is used
 
+        _silence_llama_cpp()
         self.model = model
         self.lock = threading.Lock()
         self.llama = Llama(

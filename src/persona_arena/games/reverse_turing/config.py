@@ -31,7 +31,7 @@ class ReverseTuringConfig(BaseModel):
     rounds: int = Field(default=5, ge=1, le=50)
     max_attempts: int = Field(default=2, ge=1, le=5,
                               description="tries a judge gets for one structured reply")
-    max_message_chars: int = Field(default=600, ge=20)
+    max_message_chars: int = Field(default=300, ge=20)
     max_reply_chars: int = Field(default=1500, ge=20)
     max_raw_chars: int = Field(default=20_000, ge=100,
                                description="longer replies are rejected before parsing")
