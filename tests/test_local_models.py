@@ -15,7 +15,11 @@ from persona_arena.server.runner import run_session
 
 pytestmark = pytest.mark.slow
 
-from persona_arena.demo import GEMMA, QWEN  # noqa: E402  (the specs the demo plays)
+from persona_arena.cli import QUICKSTART
+from persona_arena.server.tournament import load_tournament
+
+QUICKSTART_FILE = load_tournament(QUICKSTART)
+QWEN, GEMMA = QUICKSTART_FILE.agent("qwen").spec(), QUICKSTART_FILE.agent("gemma").spec()  # as the demo plays
 
 
 async def test_qwen_judges_a_real_game_with_gemma_among_the_candidates(store):

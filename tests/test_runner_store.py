@@ -96,3 +96,11 @@ def test_event_schema_describes_the_contract_fields():
     schema = Event.model_json_schema(by_alias=True)
     assert {"schema", "run_id", "session_id", "seq", "ts", "type", "actor", "visible_to", "payload"} <= set(
         schema["properties"])
+
+
+async def test_concurrent_sessions_of_a_new_run_share_it(store):
+    results = await asyncio.gather(*(
+        run_session(ReverseTuring(), SCRIPTED_CONFIG, seed, store=store, run_id="fresh", agent_factory=create_agent)
+        for seed in range(6)))
+    assert {r.status for r in results} == {"finished"}
+    assert (await store.runs())[0]["sessions"] == 6

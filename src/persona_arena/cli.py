@@ -12,7 +12,7 @@ from typing import Annotated, NoReturn
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from persona_arena import logs
 from persona_arena.core.specs import AgentSpec, SpecError
@@ -22,7 +22,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 schema_app = typer.Typer(no_args_is_help=True, help="JSON Schemas of the file formats.")
 app.add_typer(schema_app, name="schema")
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # messages are not broken mid-path
 
 DbOption = Annotated[str | None, typer.Option("--db", help="database URL (default: ARENA_DB or sqlite under transcripts/)")]
 OutOption = Annotated[Path, typer.Option("--out", help="folder where JSONL transcripts are exported")]
@@ -160,54 +160,155 @@ def print_game(events) -> None:
                   f"violations {summary.violations}")
 
 
+QUICKSTART = Path(__file__).resolve().parents[2] / "tournaments" / "quickstart.toml"
+
+
 @app.command()
 def demo(
-    rounds: Annotated[int, typer.Option(help="rounds per game")] = 2,
-    seeds: Annotated[int, typer.Option(help="games per judge")] = 3,
-    concurrency: Annotated[int, typer.Option(help="games at once")] = 2,
+    rounds: Annotated[int | None, typer.Option(help="override the file's rounds per game")] = None,
+    seeds: Annotated[int | None, typer.Option(help="override the file's games per judge")] = None,
+    concurrency: Annotated[int | None, typer.Option(help="games at once")] = None,
     db: DbOption = None,
     out: OutOption = DEFAULT_OUT,
 ) -> None:
-    """The quickstart: Qwen and Gemma each judge games on local models; prints a results table."""
-    if rounds < 1 or seeds < 1 or concurrency < 1:
-        fail("--rounds, --seeds and --concurrency must be at least 1")
-    asyncio.run(_demo(rounds, seeds, concurrency, db, out))
+    """The quickstart: runs tournaments/quickstart.toml on the local models and prints the report."""
+    if not QUICKSTART.is_file():
+        fail(f"{QUICKSTART} is missing (arena demo runs from a checkout of the repository)")
+    _run_tournament(QUICKSTART, concurrency=concurrency, db=db, out=out, seeds=seeds,
+                    game_options_update={"rounds": rounds} if rounds is not None else None)
 
 
-async def _demo(rounds: int, seeds: int, concurrency: int, db: str | None, out: Path) -> None:
+tournament_app = typer.Typer(no_args_is_help=True, help="Run tournaments from TOML files.")
+app.add_typer(tournament_app, name="tournament")
+
+
+@tournament_app.command("run")
+def tournament_run(
+    file: Annotated[Path, typer.Argument(help="the tournament file (TOML)")],
+    concurrency: Annotated[int | None, typer.Option(help="games at once (default: the file's)")] = None,
+    db: DbOption = None,
+    out: OutOption = DEFAULT_OUT,
+) -> None:
+    """Run a tournament, or resume it: the same file again skips finished games."""
+    _run_tournament(file, concurrency=concurrency, db=db, out=out)
+
+
+def _run_tournament(file: Path, *, concurrency: int | None, db: str | None, out: Path,
+                    seeds: int | None = None, game_options_update: dict | None = None) -> None:
+    from persona_arena.agents.registry import check_spec
+    from persona_arena.server.tournament import TournamentError, load_tournament
+
+    if concurrency is not None and concurrency < 1:
+        fail("--concurrency must be at least 1")
+    try:
+        overrides: dict = {"seeds": seeds}
+        if game_options_update:
+            import tomllib
+
+            options = tomllib.loads(file.read_text(encoding="utf-8")).get("game_options", {})
+            overrides["game_options"] = {**options, **game_options_update}
+        tournament = load_tournament(file, **overrides)
+    except TournamentError as err:
+        fail(str(err))
+    for i, agent in enumerate(tournament.agents):
+        try:
+            check_spec(agent.spec())
+        except SpecError as err:
+            fail(f"{file}: agents.{i}.model: {err}")
+    try:
+        run_id = asyncio.run(_tournament(tournament, file, concurrency or tournament.concurrency, db, out))
+    except KeyboardInterrupt:
+        err_console.print("[yellow]interrupted[/]: finished games are saved; run the same command to resume")
+        raise typer.Exit(130) from None
+    asyncio.run(_report(run_id, db, as_json=False))
+
+
+async def _tournament(tournament, file: Path, concurrency: int, db: str | None, out: Path) -> str:
     from persona_arena.agents.registry import create_agent
-    from persona_arena.demo import demo_jobs
-    from persona_arena.scoring.summary import accuracy_by_judge, agent_label, summarise
     from persona_arena.server.batch import run_batch
     from persona_arena.server.store import Store
+    from persona_arena.server.tournament import prepare_run
 
-    run_id = "demo-" + datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     store = await Store.open(db)
     try:
-        results = await run_batch(demo_jobs(rounds, seeds), store=store, run_id=run_id, export_root=out,
-                                  agent_factory=create_agent, concurrency=concurrency, console=console)
-        summaries = [summarise(await store.events(r.session_id)) for r in results]
+        todo = await prepare_run(tournament, store, source=str(file))
+        console.print(f"run [bold]{todo.run_id}[/]: {todo.planned} games planned, {todo.finished} already "
+                      f"finished, {len(todo.todo)} to play" + (f" ({todo.abandoned} unfinished abandoned)"
+                                                             if todo.abandoned else ""))
+        if todo.todo:
+            await run_batch(todo.todo, store=store, run_id=todo.run_id, export_root=out,
+                            agent_factory=create_agent, concurrency=concurrency,
+                            turn_timeout=tournament.turn_timeout, console=console,
+                            already_done=todo.finished)
     finally:
         await store.close()
-    table = Table("#", "judge", "candidates (twin ★)", "picked", "result", "p(twin)/round", "viol.",
-                  title=f"run {run_id}")
-    for i, s in enumerate(summaries, 1):
-        o = s.outcome or {}
-        names = " ".join(agent_label(c["agent"]) + ("★" if c["is_twin"] else "") for c in s.candidates)
-        picked = agent_label(s.guessed_agent) if s.guessed_agent else "-"
-        trend = " ".join(f"{p:.2f}" for p in o.get("p_twin_by_round", []))
-        table.add_row(str(i), agent_label(s.judge), names, picked, s.result, trend, str(s.violations))
-    console.print(table)
-    acc = Table("judge", "games", "correct", "accuracy", "chance", "mean p(twin)", "no guess",
-                title="accuracy by judge (final guesses)")
-    for row in accuracy_by_judge(summaries):
-        acc.add_row(agent_label(row["judge"]), str(row["games"]), str(row["correct"]),
-                    "-" if row["accuracy"] is None else f"{row['accuracy']:.2f}", f"{row['chance']:.2f}",
-                    "-" if row["mean_p_twin"] is None else f"{row['mean_p_twin']:.2f}", str(row["no_guess"]))
+    console.print(f"transcripts: {out / todo.run_id}/")
+    return todo.run_id
+
+
+@app.command()
+def report(
+    run: Annotated[str, typer.Argument(help="the run id (see `arena runs`)")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+    db: DbOption = None,
+) -> None:
+    """Results of a run: accuracy with Wilson CIs, confusion, probabilities, ratings, usage."""
+    asyncio.run(_report(run, db, as_json))
+
+
+async def _report(run: str, db: str | None, as_json: bool) -> None:
+    from persona_arena.scoring.report import SessionInfo, build_report
+    from persona_arena.server.store import Store
+
+    store = await Store.open(db)
+    try:
+        row = await store.run(run)
+        if row is None:
+            fail(f"no run {run!r}; see `arena runs`")
+        sessions = [SessionInfo(s.id, s.status, s.job_key,
+                                await store.events(s.id) if s.status == "finished" else [])
+                    for s in await store.sessions(run)]
+    finally:
+        await store.close()
+    result = build_report(run, row.meta, sessions)
+    if as_json:
+        print(json.dumps(result, indent=2))
+    else:
+        print_report(result)
+
+
+def _fmt(value, spec: str = ".2f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def print_report(r: dict) -> None:
+    g, u = r["games"], r["usage"]
+    console.print(f"[bold]{r['run']}[/] · {r['game']} · {g['finished']}/{g['planned']} games finished"
+                  + (f", {g['failed']} failed" if g["failed"] else "")
+                  + (f", {g['abandoned']} abandoned" if g["abandoned"] else "")
+                  + f" · {int(u['prompt_tokens'] + u['completion_tokens'])} tokens · ${u['cost_usd']:.4f}")
+    games = Table("#", "judge", "foils", "picked", "result", "p(twin)/round", "viol.", title="games")
+    for i, s in enumerate(r["sessions"], 1):
+        picked = "-" if not s["picked"] else s["picked"] + (" (twin)" if s["picked_kind"] == "twin" else "")
+        games.add_row(str(i), s["judge"], ", ".join(s["foils"]), picked, s["result"],
+                      " ".join(f"{p:.2f}" for p in s["p_twin_by_round"]), str(s["violations"]))
+    console.print(games)
+    acc = Table("judge", "games", "accuracy", "95% CI (Wilson)", "chance", "p", "mean p(twin)", "no guess",
+                title="accuracy by judge")
+    for j in [*r["judges"], {"judge": "all", **r["overall"]}]:
+        ci = "-" if not j["ci95"] else f"{j['ci95'][0]:.2f}–{j['ci95'][1]:.2f}"
+        acc.add_row(j["judge"], str(j["n"]), _fmt(j["accuracy"]), ci, _fmt(j["chance"]), _fmt(j["p_value"], ".3f"),
+                    _fmt(j["mean_p_twin"]), str(j["no_guess"]))
     console.print(acc)
-    console.print(f"transcripts: {out / run_id}/  ·  database run: {run_id}")
-    if any(r.status != "finished" for r in results):
-        raise typer.Exit(1)
+    picked = sorted({p for row in r["confusion"].values() for p in row})
+    confusion = Table("judge \\ picked", *picked, title="confusion (games)")
+    for judge, row in r["confusion"].items():
+        confusion.add_row(judge, *(str(row.get(p, 0)) for p in picked))
+    console.print(confusion)
+    ratings = Table("agent", "ordinal", "mu", "sigma", title=f"ratings ({r['ratings']['method']})")
+    for a in r["ratings"]["table"]:
+        ratings.add_row(a["agent"], f"{a['ordinal']:.2f}", f"{a['mu']:.2f}", f"{a['sigma']:.2f}")
+    console.print(ratings)
 
 
 @app.command()
@@ -224,10 +325,14 @@ async def _runs(db: str | None) -> None:
         rows = await store.runs()
     finally:
         await store.close()
-    table = Table("run", "created", "sessions", "status")
+    table = Table("created", "games done/planned", "sessions by status")
+    table.columns.insert(0, Column("run", no_wrap=True))
     for r in rows:
         created = r["created_at"].strftime("%Y-%m-%d %H:%M:%S") if r["created_at"] else "-"
-        table.add_row(r["id"], created, str(r["sessions"]), ", ".join(f"{k} {v}" for k, v in sorted(r["status"].items())))
+        done = r["status"].get("finished", 0)
+        planned = r["meta"].get("planned", done)
+        table.add_row(r["id"], created, f"{done}/{planned}",
+                      ", ".join(f"{k} {v}" for k, v in sorted(r["status"].items())))
     console.print(table)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,23 +41,3 @@ def summarise(events: list[Event]) -> GameSummary:
         outcome=outcome,
         violations=sum(e.type == "rule.violation" for e in events),
     )
-
-
-def accuracy_by_judge(games: list[GameSummary]) -> list[dict[str, Any]]:
-    by_judge: dict[str, list[GameSummary]] = defaultdict(list)
-    for g in games:
-        by_judge[g.judge].append(g)
-    rows = []
-    for judge, gs in sorted(by_judge.items()):
-        finished = [g for g in gs if g.outcome]
-        correct = sum(g.result == "correct" for g in finished)
-        rows.append({
-            "judge": judge,
-            "games": len(gs),
-            "correct": correct,
-            "accuracy": correct / len(finished) if finished else None,
-            "chance": sum(1 / len(g.candidates) for g in gs) / len(gs),
-            "mean_p_twin": (sum(g.outcome["p_twin"] for g in finished) / len(finished)) if finished else None,
-            "no_guess": sum(g.result == "no-guess" for g in finished),
-        })
-    return rows

@@ -8,7 +8,9 @@ from pathlib import Path
 
 from pydantic import BaseModel
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn,
+)
 
 from persona_arena.games.base import Game
 from persona_arena.server.runner import DEFAULT_TURN_TIMEOUT, AgentFactory, SessionResult, run_session
@@ -21,6 +23,8 @@ class GameJob:
     game: Game
     config: BaseModel
     seed: int
+    session_id: str | None = None  # default: derived from game, seed and config
+    job_key: str | None = None     # the planned game of a tournament this job plays
 
 
 async def export_session(store: Store, result: SessionResult, root: Path) -> Path:
@@ -28,29 +32,37 @@ async def export_session(store: Store, result: SessionResult, root: Path) -> Pat
 
 
 async def run_batch(jobs: list[GameJob], *, store: Store, run_id: str, export_root: Path,
-                    agent_factory: AgentFactory, concurrency: int = 2, turn_timeout: float = DEFAULT_TURN_TIMEOUT,
-                    console: Console | None = None) -> list[SessionResult]:
+                    agent_factory: AgentFactory, concurrency: int = 2,
+                    turn_timeout: float = DEFAULT_TURN_TIMEOUT, console: Console | None = None,
+                    already_done: int = 0) -> list[SessionResult]:
+    """Plays `jobs`; `already_done` counts earlier finished games of the run in the bar."""
     limit = asyncio.Semaphore(concurrency)
     results: list[SessionResult | None] = [None] * len(jobs)
-    counts = {"running": 0, "failed": 0}
+    stats = {"running": 0, "failed": 0, "tokens": 0, "cost": 0.0}
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("running {task.fields[running]} · failed {task.fields[failed]}"),
-        TimeElapsedColumn(), console=console, transient=False,
+        TextColumn("running {task.fields[running]} · failed {task.fields[failed]} · "
+                   "{task.fields[tokens]} tokens · ${task.fields[cost]:.4f}"),
+        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console,
     ) as progress:
-        task = progress.add_task(run_id, total=len(jobs), running=0, failed=0)
+        task = progress.add_task(run_id, total=already_done + len(jobs), completed=already_done, **stats)
 
         async def one(index: int, job: GameJob) -> None:
             async with limit:
-                counts["running"] += 1
-                progress.update(task, **counts)
-                result = await run_session(job.game, job.config, job.seed, store=store, run_id=run_id,
-                                           agent_factory=agent_factory, turn_timeout=turn_timeout)
-                await export_session(store, result, export_root)
-                counts["running"] -= 1
-                counts["failed"] += result.status != "finished"
+                stats["running"] += 1
+                progress.update(task, **stats)
+                try:
+                    result = await run_session(job.game, job.config, job.seed, store=store, run_id=run_id,
+                                               agent_factory=agent_factory, session_id=job.session_id,
+                                               job_key=job.job_key, turn_timeout=turn_timeout)
+                    await export_session(store, result, export_root)
+                finally:
+                    stats["running"] -= 1
+                stats["failed"] += result.status != "finished"
+                stats["tokens"] += int(result.usage.get("prompt_tokens", 0) + result.usage.get("completion_tokens", 0))
+                stats["cost"] += float(result.usage.get("cost_usd", 0.0))
                 results[index] = result
-                progress.update(task, advance=1, **counts)
+                progress.update(task, advance=1, **stats)
 
         await asyncio.gather(*(one(i, job) for i, job in enumerate(jobs)))
     return [r for r in results if r is not None]

@@ -39,7 +39,7 @@ class SessionResult:
     status: str
     outcome: dict[str, Any] | None
     players: dict[str, str]
-    usage: dict[str, int] = field(default_factory=dict)
+    usage: dict[str, float] = field(default_factory=dict)  # summed over the session's agent replies
     error: str | None = None
 
 
@@ -65,7 +65,7 @@ class _Log:
 
 async def run_session(
     game: Game, config: BaseModel, seed: int, *, store: Store, run_id: str,
-    agent_factory: AgentFactory, session_id: str | None = None,
+    agent_factory: AgentFactory, session_id: str | None = None, job_key: str | None = None,
     turn_timeout: float = DEFAULT_TURN_TIMEOUT,
 ) -> SessionResult:
     """`agent_factory` turns each player's spec into an agent (the caller chooses: the CLI
@@ -75,10 +75,11 @@ async def run_session(
     players = {p: spec.canonical() for p, spec in start.players.items()}
     await store.ensure_run(run_id)
     await store.start_session(session_id, run_id=run_id, game=game.name, seed=seed,
-                              config=json.loads(config.model_dump_json(exclude_none=True)), players=players)
+                              config=json.loads(config.model_dump_json(exclude_none=True)), players=players,
+                              job_key=job_key)
     log.info("session.started", session=session_id, game=game.name, seed=seed)
     events = _Log(store, run_id, session_id)
-    usage: dict[str, int] = {}
+    usage: dict[str, float] = {}
     agents: dict[str, Agent] = {}
     try:
         # One agent object per player: the twin never shares state with its judge.
@@ -94,7 +95,7 @@ async def run_session(
                 "player": player, "turn": observation.turn, "turn_number": observation.turn_number})])
             reply, reply_usage = await _ask(agents[player], observation, turn_timeout)
             for k, v in reply_usage.items():
-                if isinstance(v, int):
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
                     usage[k] = usage.get(k, 0) + v
             answered = EventDraft(type="agent.reply", actor=player, visible_to=[], payload={
                 "player": player, "text": reply.text, "failure": reply.failure, "usage": reply_usage})

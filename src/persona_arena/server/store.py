@@ -12,7 +12,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, event, func
+from sqlalchemy import JSON, Column, DateTime, Index, event, func, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -40,11 +41,17 @@ class RunRow(SQLModel, table=True):
 
 class SessionRow(SQLModel, table=True):
     __tablename__ = "sessions"
+    __table_args__ = (
+        # A planned game of a run is finished at most once, whatever crashes and resumes did.
+        Index("one_finished_per_job", "run_id", "job_key", unique=True,
+              sqlite_where=text("status = 'finished'"), postgresql_where=text("status = 'finished'")),
+    )
     id: str = Field(primary_key=True)
     run_id: str = Field(foreign_key="runs.id", index=True)
+    job_key: str | None = Field(default=None, description="the planned game this session plays")
     game: str
     seed: int
-    status: str = "running"  # running | finished | failed
+    status: str = "running"  # running | finished | failed | abandoned (superseded by a rerun)
     config: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     players: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON))
     outcome: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
@@ -123,14 +130,32 @@ class Store:
         async with self._session() as s:
             if await s.get(RunRow, run_id) is None:
                 s.add(RunRow(id=run_id, created_at=datetime.now(timezone.utc), meta=meta or {}))
-                await s.commit()
+                try:
+                    await s.commit()
+                except IntegrityError:  # another session of the run created it first
+                    await s.rollback()
+
+    async def run(self, run_id: str) -> RunRow | None:
+        async with self._session() as s:
+            return await s.get(RunRow, run_id)
 
     async def start_session(self, session_id: str, *, run_id: str, game: str, seed: int,
-                            config: dict[str, Any], players: dict[str, str]) -> None:
+                            config: dict[str, Any], players: dict[str, str],
+                            job_key: str | None = None) -> None:
         async with self._session() as s:
-            s.add(SessionRow(id=session_id, run_id=run_id, game=game, seed=seed, config=config,
-                             players=players, started_at=datetime.now(timezone.utc)))
+            s.add(SessionRow(id=session_id, run_id=run_id, job_key=job_key, game=game, seed=seed,
+                             config=config, players=players, started_at=datetime.now(timezone.utc)))
             await s.commit()
+
+    async def abandon_unfinished(self, run_id: str) -> int:
+        """Marks a run's running/failed sessions abandoned (their events stay); returns how many."""
+        async with self._session() as s:
+            result = await s.exec(
+                update(SessionRow).where(SessionRow.run_id == run_id,
+                                         SessionRow.status.in_(("running", "failed")))
+                .values(status="abandoned"))
+            await s.commit()
+        return result.rowcount or 0
 
     async def append(self, events: Sequence[Event]) -> None:
         if not events:

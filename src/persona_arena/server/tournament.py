@@ -1,0 +1,239 @@
+"""Tournament files: validation, the deterministic game plan, and resumable runs.
+
+A run's identity is the file's validated content (not its path, layout or comments), so the
+same file always maps to the same run: running it again skips finished games, abandons and
+replays unfinished ones, and never records a planned game as finished twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from persona_arena.core.specs import AgentSpec, SpecError
+from persona_arena.games.registry import UnknownGame, get_game
+from persona_arena.server.batch import GameJob
+
+# Agents that cannot give structured verdicts do not judge unless a file says so.
+NON_JUDGES = ("eliza", "human")
+
+
+class TournamentError(ValueError):
+    """A tournament file that cannot be run; the message names the file and the field."""
+
+
+class AgentEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[A-Za-z0-9][\w.\-]*$")
+    model: str
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    max_tokens: int | None = Field(default=None, gt=0)
+    system_prompt: str | None = None
+    api_base: str | None = None
+    seed: int | None = None
+    judge: bool | None = Field(default=None, description="may judge (default: all but eliza/human)")
+
+    @field_validator("model")
+    @classmethod
+    def _spec_string(cls, value: str) -> str:
+        try:
+            AgentSpec.parse(value)
+        except SpecError as err:
+            raise ValueError(str(err)) from None
+        return value
+
+    def spec(self) -> AgentSpec:
+        """The model string (which may carry `;key=value` settings) plus the entry's own settings."""
+        settings = self.model_dump(exclude={"id", "judge", "model"}, exclude_none=True)
+        return AgentSpec.parse(self.model).model_copy(update=settings)
+
+    @property
+    def can_judge(self) -> bool:
+        return self.judge if self.judge is not None else self.model not in NON_JUDGES
+
+
+class MatchEntry(BaseModel):
+    """An explicit reverse-turing game: this judge against these foils."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    judge: str
+    candidates: list[str] = Field(min_length=1, description="foil agent ids")
+    twin: str | None = None
+    seeds: int | None = Field(default=None, ge=1)
+
+
+class TournamentFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    game: str = "reverse-turing"
+    seeds: int = Field(default=1, ge=1, description="repetitions of every pairing")
+    first_seed: int = Field(default=0, ge=0)
+    concurrency: int = Field(default=4, ge=1, description="games at once (not part of the run's identity)")
+    turn_timeout: float = Field(default=120.0, gt=0)
+    game_options: dict[str, Any] = Field(default_factory=dict)
+    agents: list[AgentEntry] = Field(min_length=1)
+    matches: list[MatchEntry] = Field(default_factory=list)
+
+    @field_validator("game")
+    @classmethod
+    def _known_game(cls, value: str) -> str:
+        try:
+            get_game(value)
+        except UnknownGame as err:
+            raise ValueError(err.args[0]) from None
+        return value
+
+    @model_validator(mode="after")
+    def _references(self) -> TournamentFile:
+        ids = [a.id for a in self.agents]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"agent ids must be unique: {', '.join(duplicates)}")
+        for m in self.matches:
+            for ref in (m.judge, *m.candidates, *([m.twin] if m.twin else [])):
+                if ref not in ids:
+                    raise ValueError(f"match names unknown agent {ref!r}; agents are {ids}")
+        return self
+
+    def agent(self, agent_id: str) -> AgentEntry:
+        return next(a for a in self.agents if a.id == agent_id)
+
+    def run_id(self) -> str:
+        content = self.model_dump_json(exclude={"concurrency"})
+        slug = re.sub(r"[^\w.\-]+", "-", self.name).strip("-") or "tournament"
+        return f"{slug}-{hashlib.sha256(content.encode()).hexdigest()[:8]}"
+
+
+def _field_errors(err: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}" for e in err.errors())
+
+
+def load_tournament(path: Path, **overrides: Any) -> TournamentFile:
+    """Reads and validates a TOML tournament file; `overrides` replace top-level keys."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TournamentError(f"{path}: no such file") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise TournamentError(f"{path}: not valid TOML: {err}") from None
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        tournament = TournamentFile.model_validate(data)
+        plan(tournament)  # game options are validated by building every game's config
+    except ValidationError as err:
+        raise TournamentError(f"{path}: {_field_errors(err)}") from None
+    except ValueError as err:
+        raise TournamentError(f"{path}: {err}") from None
+    return tournament
+
+
+@dataclass(frozen=True)
+class PlannedGame:
+    key: str                  # stable within the run: g0000, g0001, …
+    seed: int
+    roles: dict[str, Any]     # role -> agent id(s), for reports
+    job: GameJob
+
+
+def plan(t: TournamentFile) -> list[PlannedGame]:
+    return PLANNERS[t.game](t)
+
+
+def _reverse_turing_plan(t: TournamentFile) -> list[PlannedGame]:
+    from persona_arena.games.reverse_turing.config import ReverseTuringConfig
+
+    game = get_game(t.game)
+    if t.matches:
+        pairings = [(m, [t.first_seed + s for s in range(m.seeds or t.seeds)]) for m in t.matches]
+    else:
+        pairings = _balanced_pairings(t)
+
+    def build(m: MatchEntry) -> ReverseTuringConfig:
+        try:
+            return ReverseTuringConfig(
+                judge=t.agent(m.judge).spec(), foils=[t.agent(c).spec() for c in m.candidates],
+                twin=t.agent(m.twin).spec() if m.twin else None, **t.game_options)
+        except ValidationError as err:
+            raise ValueError("game_options: " + _field_errors(err)) from None
+
+    games = []
+    for m, seeds in pairings:
+        config = build(m)
+        for seed in seeds:
+            key = f"g{len(games):04d}"
+            games.append(PlannedGame(
+                key=key, seed=seed,
+                roles={"judge": m.judge, "foils": list(m.candidates), "twin": m.twin or m.judge},
+                job=GameJob(game, config, seed, job_key=key)))
+    return games
+
+
+def _balanced_pairings(t: TournamentFile) -> list[tuple[MatchEntry, list[int]]]:
+    """Every judge-capable agent judges `seeds` games; its foils rotate through the other agents
+    in a seeded order, so each other agent is a foil equally often (±1), and the twin's seat
+    rotates with the game seed."""
+    n_candidates = t.game_options.get("candidates") or 3
+    judges = [a for a in t.agents if a.can_judge]
+    if not judges:
+        raise ValueError("no agent can judge: set judge = true on at least one agent")
+    matches = []
+    for judge in judges:
+        others = [a.id for a in t.agents if a.id != judge.id]
+        if not others:
+            raise ValueError(f"{judge.id} has no other agent to play against")
+        random.Random(f"{t.first_seed}:{judge.id}").shuffle(others)
+        n_foils = n_candidates - 1
+        for s in range(t.seeds):
+            foils = [others[(s * n_foils + i) % len(others)] for i in range(n_foils)]
+            matches.append((MatchEntry(judge=judge.id, candidates=foils), [t.first_seed + s]))
+    return matches
+
+
+PLANNERS: dict[str, Callable[[TournamentFile], list[PlannedGame]]] = {
+    "reverse-turing": _reverse_turing_plan,
+}
+
+
+@dataclass
+class ResumePlan:
+    run_id: str
+    todo: list[GameJob]
+    finished: int
+    abandoned: int
+    planned: int
+
+
+async def prepare_run(t: TournamentFile, store: Any, source: str) -> ResumePlan:
+    """Records the run (once) and works out what is left to play."""
+    run_id = t.run_id()
+    games = plan(t)
+    await store.ensure_run(run_id, meta={
+        "kind": "tournament", "name": t.name, "game": t.game, "source": source, "planned": len(games),
+        "agents": {a.id: a.spec().canonical() for a in t.agents},
+        "tournament": t.model_dump(mode="json", exclude={"concurrency"}),
+    })
+    abandoned = await store.abandon_unfinished(run_id)
+    sessions = await store.sessions(run_id)
+    finished = {s.job_key for s in sessions if s.status == "finished"}
+    attempts: dict[str | None, int] = {}
+    for s in sessions:
+        attempts[s.job_key] = attempts.get(s.job_key, 0) + 1
+    todo = []
+    for g in games:
+        if g.key in finished:
+            continue
+        n = attempts.get(g.key, 0)
+        session_id = f"{run_id}-{g.key}" + (f"-r{n + 1}" if n else "")
+        todo.append(GameJob(g.job.game, g.job.config, g.seed, session_id=session_id, job_key=g.key))
+    return ResumePlan(run_id, todo, finished=len(finished), abandoned=abandoned, planned=len(games))

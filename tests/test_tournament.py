@@ -1,0 +1,173 @@
+"""Tournament files, the game plan, resume after kills, and the report."""
+
+import json
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from persona_arena.server.tournament import TournamentError, load_tournament, plan
+
+SCRIPTED_TOURNAMENT = """
+name = "scripted-{n}"
+seeds = {seeds}
+concurrency = 8
+[game_options]
+rounds = 3
+candidates = 3
+[[agents]]
+id = "a"
+model = "scripted"
+[[agents]]
+id = "b"
+model = "scripted;seed=7"
+[[agents]]
+id = "c"
+model = "scripted;seed=8"
+[[agents]]
+id = "d"
+model = "scripted;seed=9"
+judge = false
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "t.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def arena(*args, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "persona_arena", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_balanced_plan_is_deterministic(tmp_path):
+    path = write(tmp_path, SCRIPTED_TOURNAMENT.format(n=12, seeds=6))
+    games = plan(load_tournament(path))
+    assert [g.key for g in games] == [f"g{i:04d}" for i in range(18)]  # 3 judges x 6 seeds
+    assert [g.roles for g in games] == [g.roles for g in plan(load_tournament(path))]
+    for judge in "abc":
+        mine = [g for g in games if g.roles["judge"] == judge]
+        foils = Counter(f for g in mine for f in g.roles["foils"])
+        assert judge not in foils and max(foils.values()) - min(foils.values()) <= 1
+        assert sorted(g.seed for g in mine) == list(range(6))
+    assert not any(g.roles["judge"] == "d" for g in games)
+
+
+def test_run_identity_is_content_not_layout(tmp_path):
+    a = load_tournament(write(tmp_path, SCRIPTED_TOURNAMENT.format(n=1, seeds=2), "a.toml"))
+    b = load_tournament(write(tmp_path, "# a comment\n" + SCRIPTED_TOURNAMENT.format(n=1, seeds=2)
+                              .replace("concurrency = 8", "concurrency = 1"), "b.toml"))
+    c = load_tournament(write(tmp_path, SCRIPTED_TOURNAMENT.format(n=1, seeds=3), "c.toml"))
+    assert a.run_id() == b.run_id() != c.run_id()
+
+
+def test_explicit_matches(tmp_path):
+    text = SCRIPTED_TOURNAMENT.format(n=1, seeds=2) + """
+[[matches]]
+judge = "d"
+candidates = ["a", "b"]
+seeds = 3
+"""
+    games = plan(load_tournament(write(tmp_path, text)))
+    assert len(games) == 3 and {g.roles["judge"] for g in games} == {"d"}
+
+
+@pytest.mark.parametrize("change, fragment", [
+    (("seeds = 1", "seeds = 1\ncolour = 'red'"), "colour"),
+    (("seeds = 1", "seeds = 'many'"), "seeds"),
+    (("rounds = 3", "roundz = 3"), "game_options: roundz"),
+    (("rounds = 3", "rounds = 0"), "game_options: rounds"),
+    (('model = "scripted;seed=7"', 'model = "local/nope"'), "agents.1.model"),
+    (('model = "scripted;seed=7"', 'model = "no-such-model"'), "agents.1.model"),
+    (('id = "b"', 'id = "a"'), "unique"),
+    (("name =", "game = 'chess'\nname ="), "unknown game"),
+    (("[[agents]]", "[[agents]\n"), "not valid TOML"),
+])
+def test_bad_tournament_files_exit_2_naming_the_field_and_write_nothing(tmp_path, change, fragment):
+    text = SCRIPTED_TOURNAMENT.format(n=1, seeds=1).replace(*change, 1)
+    path = write(tmp_path, text)
+    proc = arena("tournament", "run", str(path), cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert fragment in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "transcripts").exists()
+
+
+def test_run_report_and_resume_without_replaying(tmp_path):
+    path = write(tmp_path, SCRIPTED_TOURNAMENT.format(n=9, seeds=3))
+    first = arena("tournament", "run", str(path), cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "9 to play" in first.stdout and "accuracy by judge" in first.stdout
+    again = arena("tournament", "run", str(path), cwd=tmp_path)
+    assert "9 already finished, 0 to play" in again.stdout
+    run_id = load_tournament(path).run_id()
+    report = json.loads(arena("report", run_id, "--json", cwd=tmp_path).stdout)
+    assert report["schema"] == "persona-arena/report@1"
+    assert report["games"] == {"planned": 9, "finished": 9, "failed": 0, "running": 0, "abandoned": 0}
+    assert len(report["sessions"]) == 9
+    overall = report["overall"]
+    assert overall["n"] == 9 and overall["chance"] == pytest.approx(1 / 3)
+    assert overall["ci95"][0] <= overall["accuracy"] <= overall["ci95"][1]
+    assert sum(sum(row.values()) for row in report["confusion"].values()) == 9
+    assert {r["agent"] for r in report["ratings"]["table"]} <= {"a", "b", "c", "d"}
+    for judge, row in report["probability_matrix"].items():
+        assert f"{judge} (twin)" in row
+    assert f"{run_id}" in arena("runs", cwd=tmp_path).stdout
+
+
+def check_database(db: Path, run_id: str, planned: int) -> None:
+    con = sqlite3.connect(db)
+    finished = con.execute("select job_key, id from sessions where run_id=? and status='finished'",
+                           (run_id,)).fetchall()
+    keys = [k for k, _ in finished]
+    assert len(keys) == len(set(keys)) == planned, (len(keys), len(set(keys)))
+    for _, session_id in finished:
+        seqs = [s for (s,) in con.execute("select seq from events where session_id=? order by seq", (session_id,))]
+        assert seqs == list(range(len(seqs)))
+        last = con.execute("select type from events where session_id=? order by seq desc limit 1",
+                           (session_id,)).fetchone()
+        assert last == ("game.outcome",)
+    con.close()
+
+
+def test_sigkill_at_random_moments_then_resume_loses_and_duplicates_nothing(tmp_path):
+    path = write(tmp_path, SCRIPTED_TOURNAMENT.format(n=450, seeds=150))  # 3 judges x 150
+    planned = len(plan(load_tournament(path)))
+    rng = random.Random(1234)
+    killed = 0
+    for _ in range(4):
+        proc = subprocess.Popen([sys.executable, "-m", "persona_arena", "tournament", "run", str(path)],
+                                cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(1.0, 3.0))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            killed += 1
+        proc.wait()
+    assert killed >= 2, "the tournament finished before it could be killed; make it longer"
+    final = arena("tournament", "run", str(path), cwd=tmp_path)
+    assert final.returncode == 0, final.stderr
+    run_id = load_tournament(path).run_id()
+    check_database(tmp_path / "transcripts" / "arena.db", run_id, planned)
+    report = json.loads(arena("report", run_id, "--json", cwd=tmp_path).stdout)
+    assert report["games"]["finished"] == planned
+
+
+def test_ctrl_c_stops_cleanly_and_resumes(tmp_path):
+    path = write(tmp_path, SCRIPTED_TOURNAMENT.format(n=60, seeds=20))
+    proc = subprocess.Popen([sys.executable, "-m", "persona_arena", "tournament", "run", str(path)],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    if proc.returncode != 0:  # it may have finished before the signal
+        assert proc.returncode == 130 and "resume" in err, err
+    final = arena("tournament", "run", str(path), cwd=tmp_path)
+    assert final.returncode == 0
+    check_database(tmp_path / "transcripts" / "arena.db", load_tournament(path).run_id(), 60)
