@@ -24,15 +24,20 @@ class SpecError(ValueError):
     """A spec string that cannot name an agent."""
 
 
-class AgentSpec(BaseModel):
+class AgentSettings(BaseModel):
+    """Settings that make an agent what it is (a twin shares all of them)."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    model: str
     temperature: float | None = Field(default=None, ge=0, le=2)
     max_tokens: int | None = Field(default=None, gt=0)
     system_prompt: str | None = None
     api_base: str | None = None
     seed: int | None = None
+
+
+class AgentSpec(AgentSettings):
+    model: str
 
     @field_validator("model")
     @classmethod

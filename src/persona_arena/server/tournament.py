@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from persona_arena.core.specs import AgentSpec, SpecError
+from persona_arena.core.specs import AgentSettings, AgentSpec, SpecError
 from persona_arena.games.registry import UnknownGame, get_game
 from persona_arena.server.batch import GameJob
 
@@ -30,16 +30,9 @@ class TournamentError(ValueError):
     """A tournament file that cannot be run; the message names the file and the field."""
 
 
-class AgentEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class AgentEntry(AgentSettings):
     id: str = Field(pattern=r"^[A-Za-z0-9][\w.\-]*$")
     model: str
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    max_tokens: int | None = Field(default=None, gt=0)
-    system_prompt: str | None = None
-    api_base: str | None = None
-    seed: int | None = None
     judge: bool | None = Field(default=None, description="may judge (default: all but eliza/human)")
 
     @field_validator("model")
