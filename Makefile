@@ -6,10 +6,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test test-fast install clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml tests/example_plugin/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	# the example third-party agent plugin that tests/test_plugins.py plays with
+	$(BIN)/python -m pip install --quiet -e tests/example_plugin
 	touch $(STAMP)
 
 install: $(STAMP)

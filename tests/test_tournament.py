@@ -121,6 +121,15 @@ def test_run_report_and_resume_without_replaying(tmp_path):
         assert f"{judge} (twin)" in row
     assert f"{run_id}" in arena("runs", cwd=tmp_path).stdout
 
+    import csv
+    assert arena("export", run_id, "--format", "csv", "--out", "tables", cwd=tmp_path).returncode == 0
+    games = list(csv.DictReader((tmp_path / "tables" / "games.csv").open()))
+    assert len(games) == 9 and {g["result"] for g in games} <= {"correct", "wrong", "no-guess"}
+    assert {g["session_id"] for g in games} == {s["session_id"] for s in report["sessions"]}
+    events = list(csv.DictReader((tmp_path / "tables" / "events.csv").open()))
+    assert {e["type"] for e in events} >= {"game.setup", "judge.verdict", "game.outcome"}
+    assert json.loads(events[0]["payload"])["game"] == "reverse-turing"
+
 
 def check_database(db: Path, run_id: str, planned: int) -> None:
     con = sqlite3.connect(db)

@@ -338,33 +338,47 @@ async def _runs(db: str | None) -> None:
 
 class ExportFormat(str, Enum):
     jsonl = "jsonl"
+    csv = "csv"
 
 
 @app.command()
 def export(
     run: Annotated[str, typer.Argument(help="the run id (see `arena runs`)")],
-    out: Annotated[Path, typer.Option("--out", help="folder to write one JSONL file per session into")],
-    format: Annotated[ExportFormat, typer.Option("--format")] = ExportFormat.jsonl,
+    out: Annotated[Path, typer.Option("--out", help="folder to write into")],
+    format: Annotated[ExportFormat, typer.Option("--format", help="jsonl: one file per session; "
+                                                 "csv: events.csv and games.csv")] = ExportFormat.jsonl,
     db: DbOption = None,
 ) -> None:
-    """Export a run's event logs."""
-    asyncio.run(_export(run, out, db))
+    """Export a run's event logs (JSONL per session) or tidy tables (CSV)."""
+    asyncio.run(_export(run, out, format, db))
 
 
-async def _export(run: str, out: Path, db: str | None) -> None:
+async def _export(run: str, out: Path, format: ExportFormat, db: str | None) -> None:
+    from persona_arena.scoring.report import SessionInfo, build_report
     from persona_arena.server.store import Store
     from persona_arena.transcripts.jsonl import write_jsonl
+    from persona_arena.transcripts.tables import write_events_csv, write_games_csv
 
     store = await Store.open(db)
     try:
+        row = await store.run(run)
         sessions = await store.sessions(run)
-        if not sessions:
+        if row is None or not sessions:
             fail(f"no run {run!r} (or it has no sessions); see `arena runs`")
-        for s in sessions:
-            write_jsonl(await store.events(s.id), out / f"{s.id}.jsonl")
+        events = {s.id: await store.events(s.id) for s in sessions}
     finally:
         await store.close()
-    console.print(f"{len(sessions)} sessions written to {out}/")
+    out.mkdir(parents=True, exist_ok=True)
+    if format is ExportFormat.jsonl:
+        for session_id, session_events in events.items():
+            write_jsonl(session_events, out / f"{session_id}.jsonl")
+        console.print(f"{len(sessions)} sessions written to {out}/")
+        return
+    n_events = write_events_csv((e for evs in events.values() for e in evs), out / "events.csv")
+    infos = [SessionInfo(s.id, s.status, s.job_key, events[s.id] if s.status == "finished" else [])
+             for s in sessions]
+    n_games = write_games_csv(build_report(run, row.meta, infos)["sessions"], out / "games.csv")
+    console.print(f"{n_events} events → {out / 'events.csv'}, {n_games} finished games → {out / 'games.csv'}")
 
 
 @schema_app.command("transcript")
