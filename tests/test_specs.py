@@ -36,7 +36,7 @@ def test_bad_specs_name_the_problem(text, fragment):
 @pytest.mark.parametrize("text, fragment", [
     ("local/no-such-model", "unknown local model"),
     ("no-such-provider-model", "unknown agent spec"),
-    ("human", "not available"),
+    ("remote/box", "not available"),
 ])
 def test_unplayable_specs_are_refused_before_a_run(text, fragment):
     with pytest.raises(SpecError, match=fragment):

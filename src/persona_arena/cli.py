@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from datetime import datetime, timezone
 from enum import Enum
@@ -123,7 +124,9 @@ async def _play(engine, config, seed: int, run: str, turn_timeout: float, db: st
 
     store = await Store.open(db)
     try:
-        with console.status(f"playing {engine.name} (seed {seed})…"):
+        # A person at the terminal needs it free of a spinner.
+        human = any(s.kind == "human" for s in (config.judge, config.twin_spec, *config.foils))
+        with contextlib.nullcontext() if human else console.status(f"playing {engine.name} (seed {seed})…"):
             result = await run_session(engine, config, seed, store=store, run_id=run,
                                        agent_factory=create_agent, turn_timeout=turn_timeout)
         path = await export_session(store, result, out)

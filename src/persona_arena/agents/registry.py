@@ -27,7 +27,8 @@ def available_agents() -> list[tuple[str, str]]:
     from persona_arena.agents.local.models import LOCAL_MODELS
 
     rows = [("scripted", "deterministic seeded baseline; plays every role legally"),
-            ("eliza", "Weizenbaum's ELIZA with the 1966 DOCTOR script (deterministic candidate baseline)")]
+            ("eliza", "Weizenbaum's ELIZA with the 1966 DOCTOR script (deterministic candidate baseline)"),
+            ("human", "a person at this terminal (structured turns are asked field by field)")]
     rows += [(f"local/{m.name}", m.description) for m in LOCAL_MODELS.values()]
     rows.append(("<provider>/<model>", "any litellm model string, e.g. openai/gpt-4o (key from the environment)"))
     rows += [(name, "plugin") for name in sorted(plugin_factories())]
@@ -38,9 +39,9 @@ def check_spec(spec: AgentSpec) -> None:
     """Raises SpecError when `spec` cannot be played here, before any game starts."""
     if spec.model in plugin_factories() or spec.kind in plugin_factories():
         return
-    if spec.kind in ("scripted", "eliza"):
+    if spec.kind in ("scripted", "eliza", "human"):
         return
-    if spec.kind in ("human", "remote"):
+    if spec.kind == "remote":
         raise SpecError(f"agent kind {spec.kind!r} is not available in this version")
     if spec.kind == "local":
         from persona_arena.agents.local.models import ModelUnavailable, chunk_paths, resolve
@@ -79,6 +80,10 @@ def create_agent(spec: AgentSpec, seed: int) -> Agent:
         from persona_arena.agents.eliza import ElizaAgent
 
         return ElizaAgent(spec, seed)
+    if spec.kind == "human":
+        from persona_arena.agents.human import HumanAgent
+
+        return HumanAgent(spec, seed)
     from persona_arena.agents.llm import LLMAgent
 
     return LLMAgent(spec, seed)
