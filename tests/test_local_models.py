@@ -75,5 +75,5 @@ def test_demo_command_runs_on_local_models(tmp_path):
                           cwd=tmp_path, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "accuracy by judge" in proc.stdout
-    (run_dir,) = (tmp_path / "transcripts").glob("demo-*")
+    (run_dir,) = (tmp_path / "transcripts").glob("quickstart-*")
     assert len(list(run_dir.glob("*.jsonl"))) == 2
