@@ -90,6 +90,8 @@ seeds = 3
     (('id = "b"', 'id = "a"'), "unique"),
     (("name =", "game = 'chess'\nname ="), "unknown game"),
     (("[[agents]]", "[[agents]\n"), "not valid TOML"),
+    (("rounds = 3", "rounds = 3\njudge = 'a'"), "judge come from"),
+    (("candidates = 3", "candidates = 'three'"), "candidates"),
 ])
 def test_bad_tournament_files_exit_2_naming_the_field_and_write_nothing(tmp_path, change, fragment):
     text = SCRIPTED_TOURNAMENT.format(n=1, seeds=1).replace(*change, 1)
@@ -180,3 +182,8 @@ def test_ctrl_c_stops_cleanly_and_resumes(tmp_path):
     final = arena("tournament", "run", str(path), cwd=tmp_path)
     assert final.returncode == 0
     check_database(tmp_path / "transcripts" / "arena.db", load_tournament(path).run_id(), 60)
+
+
+def test_eliza_does_not_judge_by_default_whatever_its_settings(tmp_path):
+    text = SCRIPTED_TOURNAMENT.format(n=1, seeds=1) + '[[agents]]\nid = "e"\nmodel = "eliza;seed=3"\n'
+    assert "e" not in {g.roles["judge"] for g in plan(load_tournament(write(tmp_path, text)))}

@@ -8,6 +8,7 @@ replays unfinished ones, and never records a planned game as finished twice.
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import re
 import tomllib
@@ -51,7 +52,7 @@ class AgentEntry(AgentSettings):
 
     @property
     def can_judge(self) -> bool:
-        return self.judge if self.judge is not None else self.model not in NON_JUDGES
+        return self.judge if self.judge is not None else self.spec().kind not in NON_JUDGES
 
 
 class MatchEntry(BaseModel):
@@ -70,7 +71,7 @@ class TournamentFile(BaseModel):
 
     name: str = Field(min_length=1)
     game: str = "reverse-turing"
-    seeds: int = Field(default=1, ge=1, description="repetitions of every pairing")
+    seeds: int = Field(default=1, ge=1, description="games per judge (balanced plan) or per explicit match")
     first_seed: int = Field(default=0, ge=0)
     concurrency: int = Field(default=4, ge=1, description="games at once (not part of the run's identity)")
     turn_timeout: float = Field(default=120.0, gt=0)
@@ -85,6 +86,19 @@ class TournamentFile(BaseModel):
             get_game(value)
         except UnknownGame as err:
             raise ValueError(err.args[0]) from None
+        if value not in PLANNERS:
+            raise ValueError(f"tournaments cannot plan {value!r} games yet; they can plan {sorted(PLANNERS)}")
+        return value
+
+    @field_validator("game_options")
+    @classmethod
+    def _options_not_roles(cls, value: dict[str, Any]) -> dict[str, Any]:
+        roles = sorted(set(value) & {"judge", "foils", "twin"})
+        if roles:
+            raise ValueError(f"{', '.join(roles)} come from [[agents]] and [[matches]], not game_options")
+        candidates = value.get("candidates")
+        if candidates is not None and (isinstance(candidates, bool) or not isinstance(candidates, int)):
+            raise ValueError("candidates must be a whole number")
         return value
 
     @model_validator(mode="after")
@@ -103,7 +117,8 @@ class TournamentFile(BaseModel):
         return next(a for a in self.agents if a.id == agent_id)
 
     def run_id(self) -> str:
-        content = self.model_dump_json(exclude={"concurrency"})
+        # Sorted keys: the identity does not depend on the order fields are declared in.
+        content = json.dumps(self.model_dump(mode="json", exclude={"concurrency"}), sort_keys=True)
         slug = re.sub(r"[^\w.\-]+", "-", self.name).strip("-") or "tournament"
         return f"{slug}-{hashlib.sha256(content.encode()).hexdigest()[:8]}"
 

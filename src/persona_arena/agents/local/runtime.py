@@ -8,6 +8,7 @@ the next token instead of holding the model until `max_tokens`.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import ctypes
 import functools
 import json
@@ -64,6 +65,13 @@ class LocalRuntime:
     def __init__(self) -> None:
         self._loaded: dict[str, _Loaded] = {}
         self._load_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Frees the models before interpreter shutdown (llama.cpp's finalizers fail after it)."""
+        with self._load_lock:
+            for loaded in self._loaded.values():
+                loaded.llama.close()
+            self._loaded.clear()
 
     def _get(self, name: str) -> _Loaded:
         with self._load_lock:
@@ -149,3 +157,4 @@ def transcript_prompt(messages: list[dict[str, str]]) -> tuple[str, list[str]]:
 
 
 RUNTIME = LocalRuntime()
+atexit.register(RUNTIME.close)
