@@ -171,9 +171,12 @@ def test_sigkill_at_random_moments_then_resume_loses_and_duplicates_nothing(tmp_
 
 
 def test_ctrl_c_stops_cleanly_and_resumes(tmp_path):
-    path = write(tmp_path, SCRIPTED_TOURNAMENT.format(n=60, seeds=20))
+    path = write(tmp_path, SCRIPTED_TOURNAMENT.format(n=300, seeds=100))
+    # A shell or CI runner may start us with SIGINT ignored, which children inherit: a terminal's
+    # Ctrl-C reaches a process that has the default handler, so give the child that.
     proc = subprocess.Popen([sys.executable, "-m", "persona_arena", "tournament", "run", str(path)],
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(2.5)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
@@ -181,7 +184,7 @@ def test_ctrl_c_stops_cleanly_and_resumes(tmp_path):
         assert proc.returncode == 130 and "resume" in err, err
     final = arena("tournament", "run", str(path), cwd=tmp_path)
     assert final.returncode == 0
-    check_database(tmp_path / "transcripts" / "arena.db", load_tournament(path).run_id(), 60)
+    check_database(tmp_path / "transcripts" / "arena.db", load_tournament(path).run_id(), 300)
 
 
 def test_eliza_does_not_judge_by_default_whatever_its_settings(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import signal
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
@@ -177,7 +178,7 @@ def demo(
     """The quickstart: runs tournaments/quickstart.toml on the local models and prints the report."""
     if not QUICKSTART.is_file():
         fail(f"{QUICKSTART} is missing (arena demo runs from a checkout of the repository)")
-    _run_tournament(QUICKSTART, concurrency=concurrency, db=db, out=out, seeds=seeds,
+    _run_tournament(QUICKSTART, concurrency=concurrency, db=db, out=out, cache=True, seeds=seeds,
                     game_options_update={"rounds": rounds} if rounds is not None else None)
 
 
@@ -189,14 +190,16 @@ app.add_typer(tournament_app, name="tournament")
 def tournament_run(
     file: Annotated[Path, typer.Argument(help="the tournament file (TOML)")],
     concurrency: Annotated[int | None, typer.Option(help="games at once (default: the file's)")] = None,
+    cache: Annotated[bool, typer.Option("--cache/--no-cache",
+                                        help="reuse recorded LLM replies (OUT/llm-cache.sqlite)")] = True,
     db: DbOption = None,
     out: OutOption = DEFAULT_OUT,
 ) -> None:
     """Run a tournament, or resume it: the same file again skips finished games."""
-    _run_tournament(file, concurrency=concurrency, db=db, out=out)
+    _run_tournament(file, concurrency=concurrency, db=db, out=out, cache=cache)
 
 
-def _run_tournament(file: Path, *, concurrency: int | None, db: str | None, out: Path,
+def _run_tournament(file: Path, *, concurrency: int | None, db: str | None, out: Path, cache: bool,
                     seeds: int | None = None, game_options_update: dict | None = None) -> None:
     from persona_arena.agents.registry import check_spec
     from persona_arena.server.tournament import TournamentError, load_tournament
@@ -218,12 +221,16 @@ def _run_tournament(file: Path, *, concurrency: int | None, db: str | None, out:
             check_spec(agent.spec())
         except SpecError as err:
             fail(f"{file}: agents.{i}.model: {err}")
+    if cache:
+        from persona_arena.agents.cache import ResponseCache, use_cache
+
+        use_cache(ResponseCache(out / "llm-cache.sqlite"))
     try:
         run_id = asyncio.run(_tournament(tournament, file, concurrency or tournament.concurrency, db, out))
+        asyncio.run(_report(run_id, db, as_json=False))
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted[/]: finished games are saved; run the same command to resume")
         raise typer.Exit(130) from None
-    asyncio.run(_report(run_id, db, as_json=False))
 
 
 async def _tournament(tournament, file: Path, concurrency: int, db: str | None, out: Path) -> str:
@@ -239,10 +246,25 @@ async def _tournament(tournament, file: Path, concurrency: int, db: str | None, 
                       f"finished, {len(todo.todo)} to play" + (f" ({todo.abandoned} unfinished abandoned)"
                                                              if todo.abandoned else ""))
         if todo.todo:
-            await run_batch(todo.todo, store=store, run_id=todo.run_id, export_root=out,
-                            agent_factory=create_agent, concurrency=concurrency,
-                            turn_timeout=tournament.turn_timeout, console=console,
-                            already_done=todo.finished)
+            # Ctrl-C asks the games to stop at a safe point (never inside a database write);
+            # a second Ctrl-C interrupts at once.
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+
+            def first_interrupt() -> None:
+                stop.set()
+                loop.remove_signal_handler(signal.SIGINT)
+
+            loop.add_signal_handler(signal.SIGINT, first_interrupt)
+            try:
+                await run_batch(todo.todo, store=store, run_id=todo.run_id, export_root=out,
+                                agent_factory=create_agent, concurrency=concurrency,
+                                turn_timeout=tournament.turn_timeout, console=console,
+                                already_done=todo.finished, stop=stop)
+            finally:
+                loop.remove_signal_handler(signal.SIGINT)
+            if stop.is_set():
+                raise KeyboardInterrupt
     finally:
         await store.close()
     console.print(f"transcripts: {out / todo.run_id}/")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
+from persona_arena.agents.cache import active_cache
 from persona_arena.agents.base import AgentResponse, turn_seed
 from persona_arena.agents.litellm_env import litellm
 from persona_arena.agents.local.provider import register as register_local_provider
@@ -158,9 +159,21 @@ class LLMAgent:
         return params
 
     async def act(self, observation: Observation) -> AgentResponse:
+        params = self.params(observation)
+        cache = active_cache()
+        if cache is None:
+            return await self._act(observation, params)
+        key = cache.key(params)
+        hit = cache.get(key)
+        if hit is not None:
+            return AgentResponse(*hit)
+        response = await self._act(observation, params)  # failures raise and are not cached
+        cache.put(key, response.text, response.usage)
+        return response
+
+    async def _act(self, observation: Observation, params: dict[str, Any]) -> AgentResponse:
         attempts = Attempts()
         usage: dict[str, Any] = {"prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0}
-        params = self.params(observation)
         try:
             response = await self._complete(params, attempts)
         except CallFailed as err:

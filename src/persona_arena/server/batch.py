@@ -34,8 +34,9 @@ async def export_session(store: Store, result: SessionResult, root: Path) -> Pat
 async def run_batch(jobs: list[GameJob], *, store: Store, run_id: str, export_root: Path,
                     agent_factory: AgentFactory, concurrency: int = 2,
                     turn_timeout: float = DEFAULT_TURN_TIMEOUT, console: Console | None = None,
-                    already_done: int = 0) -> list[SessionResult]:
-    """Plays `jobs`; `already_done` counts earlier finished games of the run in the bar."""
+                    already_done: int = 0, stop: asyncio.Event | None = None) -> list[SessionResult]:
+    """Plays `jobs`; `already_done` counts earlier finished games of the run in the bar. Once
+    `stop` is set no game starts, and running games end at their next safe point."""
     limit = asyncio.Semaphore(concurrency)
     results: list[SessionResult | None] = [None] * len(jobs)
     stats = {"running": 0, "failed": 0, "tokens": 0, "cost": 0.0}
@@ -49,16 +50,18 @@ async def run_batch(jobs: list[GameJob], *, store: Store, run_id: str, export_ro
 
         async def one(index: int, job: GameJob) -> None:
             async with limit:
+                if stop is not None and stop.is_set():
+                    return
                 stats["running"] += 1
                 progress.update(task, **stats)
                 try:
                     result = await run_session(job.game, job.config, job.seed, store=store, run_id=run_id,
                                                agent_factory=agent_factory, session_id=job.session_id,
-                                               job_key=job.job_key, turn_timeout=turn_timeout)
+                                               job_key=job.job_key, turn_timeout=turn_timeout, stop=stop)
                     await export_session(store, result, export_root)
                 finally:
                     stats["running"] -= 1
-                stats["failed"] += result.status != "finished"
+                stats["failed"] += result.status == "failed"
                 stats["tokens"] += int(result.usage.get("prompt_tokens", 0) + result.usage.get("completion_tokens", 0))
                 stats["cost"] += float(result.usage.get("cost_usd", 0.0))
                 results[index] = result

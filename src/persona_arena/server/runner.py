@@ -66,7 +66,7 @@ class _Log:
 async def run_session(
     game: Game, config: BaseModel, seed: int, *, store: Store, run_id: str,
     agent_factory: AgentFactory, session_id: str | None = None, job_key: str | None = None,
-    turn_timeout: float = DEFAULT_TURN_TIMEOUT,
+    turn_timeout: float = DEFAULT_TURN_TIMEOUT, stop: asyncio.Event | None = None,
 ) -> SessionResult:
     """`agent_factory` turns each player's spec into an agent (the caller chooses: the CLI
     passes `agents.registry.create_agent`; the server does not import the adapters)."""
@@ -93,7 +93,9 @@ async def run_session(
             # Logged before the call: a turn in progress is visible, and ts gives the latency.
             await events.append([EventDraft(type="turn.request", visible_to=[], payload={
                 "player": player, "turn": observation.turn, "turn_number": observation.turn_number})])
-            reply, reply_usage = await _ask(agents[player], observation, turn_timeout)
+            if stop is not None and stop.is_set():
+                raise SessionInterrupted
+            reply, reply_usage = await _ask(agents[player], observation, turn_timeout, stop)
             for k, v in reply_usage.items():
                 if isinstance(v, (int, float)) and not isinstance(v, bool):
                     usage[k] = usage.get(k, 0) + v
@@ -106,6 +108,11 @@ async def run_session(
         await store.finish_session(session_id, status="finished", outcome=outcome)
         log.info("session.finished", session=session_id, result=(outcome or {}).get("result"))
         return SessionResult(session_id, run_id, "finished", outcome, players, usage)
+    except SessionInterrupted:
+        # Stopped between database writes: the partial log stays, marked as abandoned.
+        await store.finish_session(session_id, status="abandoned", outcome=None, error="interrupted")
+        log.info("session.interrupted", session=session_id)
+        return SessionResult(session_id, run_id, "abandoned", None, players, usage, "interrupted")
     except Exception as err:
         # A bug in a game or the store: the session is marked failed, the batch goes on.
         error = f"{type(err).__name__}: {err}"
@@ -117,9 +124,22 @@ async def run_session(
             await agent.close()
 
 
-async def _ask(agent: Agent, observation: Any, timeout: float) -> tuple[Reply, dict[str, Any]]:
+class SessionInterrupted(Exception):
+    """The run was asked to stop (Ctrl-C); raised only where no database write is in flight."""
+
+
+async def _ask(agent: Agent, observation: Any, timeout: float,
+               stop: asyncio.Event | None) -> tuple[Reply, dict[str, Any]]:
     try:
-        response = await asyncio.wait_for(agent.act(observation), timeout)
+        call = asyncio.ensure_future(asyncio.wait_for(agent.act(observation), timeout))
+        if stop is not None:
+            stopped = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({call, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            stopped.cancel()
+            if not call.done():
+                call.cancel()
+                raise SessionInterrupted
+        response = await call
     except TimeoutError:
         return Reply.failed(f"timeout after {timeout:g}s"), {}
     except Exception as err:  # any agent error forfeits the turn, never the run
