@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+from helpers import ListAgent
 
 from persona_arena.agents.local import models
 from persona_arena.agents.registry import create_agent
@@ -77,3 +78,34 @@ def test_demo_command_runs_on_local_models(tmp_path):
     assert "accuracy by judge" in proc.stdout
     (run_dir,) = (tmp_path / "transcripts").glob("quickstart-*")
     assert len(list(run_dir.glob("*.jsonl"))) == 2
+
+
+async def test_any_gguf_file_is_a_local_model_with_its_prompt_mode_from_the_file(store, tmp_path):
+    from persona_arena.agents.local.runtime import RUNTIME
+
+    gemma_file = models.model_path(models.LOCAL_MODELS["gemma-3-270m"])
+    copy = tmp_path / "my-base-model.gguf"
+    copy.symlink_to(gemma_file)
+    spec = AgentSpec.parse(f"local/{copy};max_tokens=60")
+    config = ReverseTuringConfig(judge=AgentSpec(model="scripted"), foils=[spec], rounds=1)
+
+    def factory(agent_spec, seed):  # the judge asks everyone, so the file's model must answer
+        if agent_spec.model == "scripted":
+            return ListAgent(agent_spec, ['{"message": "What do you do on weekends?", "to": "all"}',
+                                          '{"rationale": "", "probabilities": {}, "guess": null}'])
+        return create_agent(agent_spec, seed)
+    result = await run_session(ReverseTuring(), config, 0, store=store, run_id="file", agent_factory=factory)
+    assert result.status == "finished"
+    replies = [e.payload for e in await store.events(result.session_id)
+               if e.type == "agent.reply" and e.payload["player"] != "judge"]
+    from_file = [r for r in replies if result.players[r["player"]].startswith(f"local/{copy}")]
+    assert from_file and all(r["failure"] is None and r["text"] for r in from_file)
+    assert RUNTIME._get(str(copy)).prompt_mode == "completion"  # no chat template in a base model
+
+
+def test_a_missing_gguf_file_is_refused_up_front():
+    from persona_arena.agents.registry import check_spec
+    from persona_arena.core.specs import SpecError
+
+    with pytest.raises(SpecError, match="no such GGUF file"):
+        check_spec(AgentSpec.parse("local/nowhere/model.gguf"))

@@ -15,18 +15,19 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-PromptMode = Literal["chat", "completion"]
+PromptMode = Literal["chat", "completion", "auto"]  # auto: chat if the file has a chat template
 
 
 @dataclass(frozen=True)
 class LocalModel:
     name: str
     filename: str
-    sha256: str
+    sha256: str | None                    # pinned for shipped models; a user's own file is not
     chunks: tuple[tuple[str, str], ...]  # (package module, path inside it), in order
     prompt_mode: PromptMode               # chat template, or transcript completion (base models)
     description: str
     n_ctx: int = 4096
+    file: Path | None = None              # a user's GGUF file, used where it is
 
 
 LOCAL_MODELS: dict[str, LocalModel] = {
@@ -70,6 +71,10 @@ def _sha256(path: Path) -> str:
 
 
 def chunk_paths(model: LocalModel) -> list[Path]:
+    if model.file is not None:
+        if not model.file.is_file():
+            raise ModelUnavailable(f"local/{model.name}: no such GGUF file {model.file}")
+        return [model.file]
     paths = []
     for module, inner in model.chunks:
         try:
@@ -89,6 +94,8 @@ _assembly_lock = threading.Lock()
 
 def model_path(model: LocalModel) -> Path:
     """The verified GGUF file for `model`, assembled from its chunks on first use."""
+    if model.file is not None:
+        return chunk_paths(model)[0]
     target = cache_dir() / model.filename
     verified = target.with_name(target.name + ".sha256")
     with _assembly_lock:
@@ -121,6 +128,11 @@ def model_path(model: LocalModel) -> Path:
 
 
 def resolve(name: str) -> LocalModel:
+    """A shipped model by name, or any GGUF file: `local/path/to/model.gguf`."""
+    if name.endswith(".gguf"):
+        path = Path(name).expanduser()
+        return LocalModel(name=name, filename=path.name, sha256=None, chunks=(), prompt_mode="auto",
+                          description=f"GGUF file {path}", file=path)
     try:
         return LOCAL_MODELS[name]
     except KeyError:

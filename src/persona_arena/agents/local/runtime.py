@@ -59,6 +59,9 @@ class _Loaded:
             n_threads=int(os.environ.get("ARENA_LLAMA_THREADS", os.cpu_count() or 2)),
             verbose=False,
         )
+        self.prompt_mode = model.prompt_mode
+        if self.prompt_mode == "auto":  # a file without a chat template is a base model
+            self.prompt_mode = "chat" if "tokenizer.chat_template" in self.llama.metadata else "completion"
 
 
 class LocalRuntime:
@@ -107,7 +110,7 @@ class LocalRuntime:
             if abort.is_set():
                 raise asyncio.CancelledError
             messages = self._fit(loaded, messages, max_tokens)
-            if loaded.model.prompt_mode == "chat":
+            if loaded.prompt_mode == "chat":
                 out = loaded.llama.create_chat_completion(messages=messages, stop=stop, **params)
                 text = out["choices"][0]["message"]["content"] or ""
             else:
