@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from dataclasses import dataclass
 
 MASK = "[redacted]"
@@ -38,3 +39,9 @@ class Censor:
             return MASK
 
         return Censored(self._pattern.sub(_mask, text), masked)
+
+
+@lru_cache(maxsize=64)
+def censor_for(terms: tuple[str, ...]) -> Censor:
+    """One compiled censor per term list, shared by every reply of every game that uses it."""
+    return Censor(terms)

@@ -13,7 +13,7 @@ from persona_arena.core.observations import Message, Observation, Reply
 from persona_arena.core.specs import AgentSpec
 from persona_arena.games.base import GameStart, GameState
 from persona_arena.games.reverse_turing import prompts
-from persona_arena.games.reverse_turing.censor import Censor
+from persona_arena.games.reverse_turing.censor import censor_for
 from persona_arena.games.reverse_turing.config import NICKNAMES, ReverseTuringConfig
 from persona_arena.games.reverse_turing.parsing import (
     MAX_RATIONALE_CHARS, Ask, Unusable, Verdict, parse_ask, parse_verdict,
@@ -38,9 +38,6 @@ class ReverseTuringState(GameState):
     violations: Counter[str] = field(default_factory=Counter)
     p_twin_by_round: list[float] = field(default_factory=list)
     outcome: dict[str, Any] | None = None
-
-    def nickname_of(self, player: str) -> str:
-        return next(n for n, p in self.players.items() if p == player)
 
 
 class ReverseTuring:
@@ -209,7 +206,7 @@ class ReverseTuring:
             events += self._violation(state, player, "reply_too_long",
                                       f"reply has {len(text)} characters; cut to {limit}", reply.text, used=True)
             text = text[:limit]
-        censored = Censor(state.config.all_censor_terms()).apply(text)
+        censored = censor_for(state.config.all_censor_terms()).apply(text)
         if censored.masked:
             events += state.emit(EventDraft(type="censor.masked", visible_to=[], payload={
                 "round": state.round, "player": player, "nickname": nick,
