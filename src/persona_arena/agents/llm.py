@@ -29,6 +29,7 @@ from persona_arena.agents.local.provider import register as register_local_provi
 from persona_arena.agents.reliability import (
     AdaptiveLimiter, Attempts, CallFailed, ReliabilitySettings, call_with_retries, limiter_for,
 )
+from persona_arena.core.jsontext import NotAJsonObject, find_json_object
 from persona_arena.core.observations import Observation
 from persona_arena.core.specs import AgentSpec
 
@@ -69,25 +70,12 @@ def structured_mode(spec: AgentSpec) -> StructuredMode:
 
 
 def json_object_problem(text: str) -> str | None:
-    """None when `text` holds a JSON object (as leniently as games read it), else why not."""
-    body = text.strip()
-    if not body:
-        return "the reply is empty"
-    if body.startswith("```"):
-        body = body.strip("`").removeprefix("json").strip()
-    candidates = [body]
-    start, end = body.find("{"), body.rfind("}")
-    if 0 <= start < end:
-        candidates.append(body[start:end + 1])
-    error = "no JSON object found"
-    for candidate in candidates:
-        try:
-            value = json.loads(candidate)
-        except (ValueError, RecursionError) as err:
-            error = f"not valid JSON: {err}"
-            continue
-        return None if isinstance(value, dict) else f"expected a JSON object, got {type(value).__name__}"
-    return error
+    """None when `text` holds a JSON object (as games read it), else why not."""
+    try:
+        find_json_object(text)
+    except NotAJsonObject as err:
+        return err.detail
+    return None
 
 
 def schema_instruction(schema: dict[str, Any]) -> str:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
+
+from persona_arena.core.jsontext import NotAJsonObject, find_json_object
 
 SUM_TOLERANCE = 0.02
 MAX_RATIONALE_CHARS = 300
@@ -46,24 +47,10 @@ class Verdict:
 def load_json_object(raw: str, max_chars: int) -> dict[str, Any]:
     if len(raw) > max_chars:
         raise Unusable("reply_too_long", f"reply has {len(raw)} characters, the limit is {max_chars}")
-    text = raw.strip()
-    if not text:
-        raise Unusable("empty_reply", "the reply is empty")
-    if text.startswith("```"):  # a fenced block: drop the fence lines
-        text = text.strip("`").removeprefix("json").strip()
-    candidates = [text]
-    start, end = text.find("{"), text.rfind("}")
-    if 0 <= start < end:
-        candidates.append(text[start:end + 1])
-    for candidate in candidates:
-        try:
-            value = json.loads(candidate)
-        except (ValueError, RecursionError):
-            continue
-        if isinstance(value, dict):
-            return value
-        raise Unusable("not_an_object", f"expected a JSON object, got {type(value).__name__}")
-    raise Unusable("not_json", "the reply is not valid JSON")
+    try:
+        return find_json_object(raw)
+    except NotAJsonObject as err:
+        raise Unusable(err.kind, err.detail) from None
 
 
 def _match_name(value: Any, nicknames: list[str]) -> str | None:
