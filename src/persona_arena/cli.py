@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import json
 import signal
-from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -18,6 +17,7 @@ from rich.table import Column, Table
 
 from persona_arena import logs
 from persona_arena.core.specs import AgentSpec, SpecError
+from persona_arena.core.validation import field_errors
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="persona-arena: games that reveal the identity and motivations of LLM personas.")
@@ -34,10 +34,6 @@ DEFAULT_OUT = Path("transcripts")
 def fail(message: str) -> NoReturn:
     err_console.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(2)
-
-
-def _validation_message(err: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'config'}: {e['msg']}" for e in err.errors())
 
 
 def parse_spec(text: str) -> AgentSpec:
@@ -113,7 +109,7 @@ def play(
             twin=parse_spec(twin) if twin else None, candidates=candidates, rounds=rounds,
         )
     except ValidationError as err:
-        fail(_validation_message(err))
+        fail(field_errors(err, "config"))
     asyncio.run(_play(engine, config, seed, run, turn_timeout, db, out))
 
 
@@ -207,13 +203,7 @@ def _run_tournament(file: Path, *, concurrency: int | None, db: str | None, out:
     if concurrency is not None and concurrency < 1:
         fail("--concurrency must be at least 1")
     try:
-        overrides: dict = {"seeds": seeds}
-        if game_options_update:
-            import tomllib
-
-            options = tomllib.loads(file.read_text(encoding="utf-8")).get("game_options", {})
-            overrides["game_options"] = {**options, **game_options_update}
-        tournament = load_tournament(file, **overrides)
+        tournament = load_tournament(file, seeds=seeds, game_options=game_options_update)
     except TournamentError as err:
         fail(str(err))
     for i, agent in enumerate(tournament.agents):
@@ -282,7 +272,7 @@ def report(
 
 
 async def _report(run: str, db: str | None, as_json: bool) -> None:
-    from persona_arena.scoring.report import SessionInfo, build_report
+    from persona_arena.scoring.report import build_report
     from persona_arena.server.store import Store
 
     store = await Store.open(db)
@@ -290,16 +280,23 @@ async def _report(run: str, db: str | None, as_json: bool) -> None:
         row = await store.run(run)
         if row is None:
             fail(f"no run {run!r}; see `arena runs`")
-        sessions = [SessionInfo(s.id, s.status, s.job_key,
-                                await store.events(s.id) if s.status == "finished" else [])
-                    for s in await store.sessions(run)]
+        sessions = await store.sessions(run)
+        events = {s.id: await store.events(s.id) for s in sessions if s.status == "finished"}
     finally:
         await store.close()
-    result = build_report(run, row.meta, sessions)
+    result = build_report(run, row.meta, session_infos(sessions, events))
     if as_json:
         print(json.dumps(result, indent=2))
     else:
         print_report(result)
+
+
+def session_infos(sessions, events: dict) -> list:
+    """What the report reads of each session: its status, and its events once finished."""
+    from persona_arena.scoring.report import SessionInfo
+
+    return [SessionInfo(s.id, s.status, s.job_key, events.get(s.id, []) if s.status == "finished" else [])
+            for s in sessions]
 
 
 def _fmt(value, spec: str = ".2f") -> str:
@@ -379,7 +376,7 @@ def export(
 
 
 async def _export(run: str, out: Path, format: ExportFormat, db: str | None) -> None:
-    from persona_arena.scoring.report import SessionInfo, build_report
+    from persona_arena.scoring.report import build_report
     from persona_arena.server.store import Store
     from persona_arena.transcripts.jsonl import write_jsonl
     from persona_arena.transcripts.tables import write_events_csv, write_games_csv
@@ -400,9 +397,8 @@ async def _export(run: str, out: Path, format: ExportFormat, db: str | None) -> 
         console.print(f"{len(sessions)} sessions written to {out}/")
         return
     n_events = write_events_csv((e for evs in events.values() for e in evs), out / "events.csv")
-    infos = [SessionInfo(s.id, s.status, s.job_key, events[s.id] if s.status == "finished" else [])
-             for s in sessions]
-    n_games = write_games_csv(build_report(run, row.meta, infos)["sessions"], out / "games.csv")
+    n_games = write_games_csv(build_report(run, row.meta, session_infos(sessions, events))["sessions"],
+                              out / "games.csv")
     console.print(f"{n_events} events → {out / 'events.csv'}, {n_games} finished games → {out / 'games.csv'}")
 
 

@@ -14,6 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from persona_arena.core.validation import field_errors
+
 AgentKind = Literal["scripted", "eliza", "human", "local", "remote", "litellm"]
 _BUILTIN_KINDS = ("scripted", "eliza", "human")
 _PREFIX_KINDS = ("local", "remote")
@@ -87,10 +89,7 @@ class AgentSpec(AgentSettings):
         try:
             return cls.model_validate(fields)
         except ValidationError as err:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'spec'}: {e['msg']}" for e in err.errors()
-            )
-            raise SpecError(f"bad agent spec {text!r}: {problems}") from None
+            raise SpecError(f"bad agent spec {text!r}: {field_errors(err, 'spec')}") from None
 
     def to_json(self) -> str:
         return json.dumps(self.model_dump(exclude_none=True), sort_keys=True)

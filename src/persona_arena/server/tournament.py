@@ -7,19 +7,20 @@ replays unfinished ones, and never records a planned game as finished twice.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import random
 import re
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from persona_arena.core.specs import AgentSettings, AgentSpec, SpecError
+from persona_arena.core.validation import field_errors
 from persona_arena.games.registry import UnknownGame, get_game
 from persona_arena.server.batch import GameJob
 
@@ -123,12 +124,10 @@ class TournamentFile(BaseModel):
         return f"{slug}-{hashlib.sha256(content.encode()).hexdigest()[:8]}"
 
 
-def _field_errors(err: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}" for e in err.errors())
-
-
-def load_tournament(path: Path, **overrides: Any) -> TournamentFile:
-    """Reads and validates a TOML tournament file; `overrides` replace top-level keys."""
+def load_tournament(path: Path, *, game_options: dict[str, Any] | None = None,
+                    **overrides: Any) -> TournamentFile:
+    """Reads and validates a TOML tournament file; `overrides` replace top-level keys (None
+    leaves a key as the file has it) and `game_options` are merged over the file's."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -136,22 +135,30 @@ def load_tournament(path: Path, **overrides: Any) -> TournamentFile:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise TournamentError(f"{path}: not valid TOML: {err}") from None
     data.update({k: v for k, v in overrides.items() if v is not None})
+    if game_options:
+        data["game_options"] = {**data.get("game_options", {}), **game_options}
     try:
         tournament = TournamentFile.model_validate(data)
         plan(tournament)  # game options are validated by building every game's config
     except ValidationError as err:
-        raise TournamentError(f"{path}: {_field_errors(err)}") from None
+        raise TournamentError(f"{path}: {field_errors(err, 'file')}") from None
     except ValueError as err:
         raise TournamentError(f"{path}: {err}") from None
     return tournament
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class PlannedGame:
-    key: str                  # stable within the run: g0000, g0001, …
-    seed: int
     roles: dict[str, Any]     # role -> agent id(s), for reports
-    job: GameJob
+    job: GameJob              # its job_key is stable within the run: g0000, g0001, …
+
+    @property
+    def key(self) -> str:
+        return self.job.job_key or ""
+
+    @property
+    def seed(self) -> int:
+        return self.job.seed
 
 
 def plan(t: TournamentFile) -> list[PlannedGame]:
@@ -173,7 +180,7 @@ def _reverse_turing_plan(t: TournamentFile) -> list[PlannedGame]:
                 judge=t.agent(m.judge).spec(), foils=[t.agent(c).spec() for c in m.candidates],
                 twin=t.agent(m.twin).spec() if m.twin else None, **t.game_options)
         except ValidationError as err:
-            raise ValueError("game_options: " + _field_errors(err)) from None
+            raise ValueError("game_options: " + field_errors(err, "game_options")) from None
 
     games = []
     for m, seeds in pairings:
@@ -181,7 +188,6 @@ def _reverse_turing_plan(t: TournamentFile) -> list[PlannedGame]:
         for seed in seeds:
             key = f"g{len(games):04d}"
             games.append(PlannedGame(
-                key=key, seed=seed,
                 roles={"judge": m.judge, "foils": list(m.candidates), "twin": m.twin or m.judge},
                 job=GameJob(game, config, seed, job_key=key)))
     return games
@@ -213,7 +219,7 @@ PLANNERS: dict[str, Callable[[TournamentFile], list[PlannedGame]]] = {
 }
 
 
-@dataclass
+@dataclasses.dataclass
 class ResumePlan:
     run_id: str
     todo: list[GameJob]
@@ -243,5 +249,5 @@ async def prepare_run(t: TournamentFile, store: Any, source: str) -> ResumePlan:
             continue
         n = attempts.get(g.key, 0)
         session_id = f"{run_id}-{g.key}" + (f"-r{n + 1}" if n else "")
-        todo.append(GameJob(g.job.game, g.job.config, g.seed, session_id=session_id, job_key=g.key))
+        todo.append(dataclasses.replace(g.job, session_id=session_id))
     return ResumePlan(run_id, todo, finished=len(finished), abandoned=abandoned, planned=len(games))
