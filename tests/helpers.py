@@ -9,6 +9,8 @@ from persona_arena.agents.base import AgentResponse
 from persona_arena.core.events import EventDraft
 from persona_arena.core.observations import Observation, Reply
 from persona_arena.core.specs import AgentSpec
+from persona_arena.games.negotiation.config import NegotiationConfig
+from persona_arena.games.negotiation.game import Negotiation
 from persona_arena.games.reverse_turing.config import ReverseTuringConfig
 from persona_arena.games.reverse_turing.game import ReverseTuring
 
@@ -29,9 +31,9 @@ class Played:
         return self.state.outcome
 
 
-def play(config: ReverseTuringConfig, seed: int, reply: Callable[[Observation], Reply],
+def play(config: ReverseTuringConfig | NegotiationConfig, seed: int, reply: Callable[[Observation], Reply],
          max_turns: int = 1000) -> Played:
-    game = ReverseTuring()
+    game = Negotiation() if isinstance(config, NegotiationConfig) else ReverseTuring()
     start = game.setup(config, seed)
     played = Played(start.state, list(start.events))
     for _ in range(max_turns):

@@ -3,48 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import signal
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Column, Table
 
 from persona_arena import logs
-from persona_arena.core.specs import AgentSpec, SpecError
-from persona_arena.core.validation import field_errors
+from persona_arena.commands.support import (
+    DEFAULT_OUT, DbOption, OutOption, console, err_console, fail,
+)
+from persona_arena.core.specs import SpecError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="persona-arena: games that reveal the identity and motivations of LLM personas.")
 schema_app = typer.Typer(no_args_is_help=True, help="JSON Schemas of the file formats.")
 app.add_typer(schema_app, name="schema")
-console = Console()
-err_console = Console(stderr=True, soft_wrap=True)  # messages are not broken mid-path
-
-DbOption = Annotated[str | None, typer.Option("--db", help="database URL (default: ARENA_DB or sqlite under transcripts/)")]
-OutOption = Annotated[Path, typer.Option("--out", help="folder where JSONL transcripts are exported")]
-DEFAULT_OUT = Path("transcripts")
-
-
-def fail(message: str) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(2)
-
-
-def parse_spec(text: str) -> AgentSpec:
-    from persona_arena.agents.registry import check_spec
-
-    try:
-        spec = AgentSpec.parse(text)
-        check_spec(spec)
-    except SpecError as err:
-        fail(str(err))
-    return spec
 
 
 @app.callback()
@@ -77,87 +54,6 @@ def agents() -> None:
     console.print(table)
     console.print("Settings follow the spec after ';', e.g. "
                   "'local/qwen2.5-0.5b;temperature=0.7;system_prompt=You are Ada.'")
-
-
-@app.command()
-def play(
-    game: Annotated[str, typer.Argument(help="the game, e.g. reverse-turing")],
-    judge: Annotated[str, typer.Option(help="the judge's agent spec (its twin gets the same spec)")],
-    candidate: Annotated[list[str], typer.Option("--candidate", help="a foil's agent spec (repeatable)")],
-    twin: Annotated[str | None, typer.Option(help="the twin's spec (default: the judge's)")] = None,
-    candidates: Annotated[int | None, typer.Option(help="candidates incl. the twin, 2-8 (default: foils+1)")] = None,
-    rounds: Annotated[int, typer.Option(help="maximum rounds")] = 5,
-    seed: Annotated[int, typer.Option(help="seed of seats, nicknames and agent sampling")] = 0,
-    run: Annotated[str, typer.Option(help="the run this game is recorded under")] = "play",
-    turn_timeout: Annotated[float, typer.Option(help="seconds an agent has for one reply")] = 120.0,
-    db: DbOption = None,
-    out: OutOption = DEFAULT_OUT,
-) -> None:
-    """Play one game, print a summary and where its transcript went."""
-    from persona_arena.games.registry import UnknownGame, get_game
-    from persona_arena.games.reverse_turing.config import ReverseTuringConfig
-
-    try:
-        engine = get_game(game)
-    except UnknownGame as err:
-        fail(str(err.args[0]))
-    if engine.name != "reverse-turing":
-        fail(f"`arena play` does not know the options of {game!r} yet")
-    try:
-        config = ReverseTuringConfig(
-            judge=parse_spec(judge), foils=[parse_spec(c) for c in candidate],
-            twin=parse_spec(twin) if twin else None, candidates=candidates, rounds=rounds,
-        )
-    except ValidationError as err:
-        fail(field_errors(err, "config"))
-    asyncio.run(_play(engine, config, seed, run, turn_timeout, db, out))
-
-
-async def _play(engine, config, seed: int, run: str, turn_timeout: float, db: str | None, out: Path) -> None:
-    from persona_arena.agents.registry import create_agent
-    from persona_arena.server.batch import export_session
-    from persona_arena.server.runner import run_session
-    from persona_arena.server.store import Store
-
-    store = await Store.open(db)
-    try:
-        # A person at the terminal needs it free of a spinner.
-        human = any(s.kind == "human" for s in (config.judge, config.twin_spec, *config.foils))
-        with contextlib.nullcontext() if human else console.status(f"playing {engine.name} (seed {seed})…"):
-            result = await run_session(engine, config, seed, store=store, run_id=run,
-                                       agent_factory=create_agent, turn_timeout=turn_timeout)
-        path = await export_session(store, result, out)
-        events = await store.events(result.session_id)
-    finally:
-        await store.close()
-    if result.status != "finished":
-        err_console.print(f"[red]session failed:[/] {result.error}")
-    print_game(events)
-    console.print(f"transcript: {path}")
-    console.print(f"database:   run {result.run_id!r}, session {result.session_id!r}")
-    if result.status != "finished":
-        raise typer.Exit(1)
-
-
-def print_game(events) -> None:
-    from persona_arena.scoring.summary import summarise
-
-    summary = summarise(events)
-    table = Table("nickname", "player", "agent", "twin", title=f"{summary.session_id} — judge {summary.judge}")
-    for c in summary.candidates:
-        table.add_row(c["nickname"], c["player"], c["agent"], "★" if c["is_twin"] else "")
-    console.print(table)
-    verdicts = [e.payload for e in events if e.type == "judge.verdict"]
-    twin = next(c["nickname"] for c in summary.candidates if c["is_twin"])
-    for v in verdicts:
-        console.print(f"round {v['round']}: p(twin)={v['probabilities'][twin]:.2f} "
-                      + " ".join(f"{n}={p:.2f}" for n, p in v["probabilities"].items())
-                      + (f" — guess {v['guess']}" if v["guess"] else "")
-                      + (" (defaulted)" if v["defaulted"] else ""))
-    o = summary.outcome or {}
-    console.print(f"[bold]result: {summary.result}[/] — guess {o.get('guess')}, twin {twin}, "
-                  f"rounds used {o.get('rounds_used')}, final p(twin) {o.get('p_twin', 0):.2f}, "
-                  f"violations {summary.violations}")
 
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "tournaments" / "quickstart.toml"
@@ -408,6 +304,12 @@ def schema_transcript() -> None:
     from persona_arena.core.events import event_json_schema
 
     print(json.dumps(event_json_schema(), indent=2))
+
+
+# Command groups in their own modules (see persona_arena/commands/).
+from persona_arena.commands import play as _play  # noqa: E402
+
+_play.register(app)
 
 
 def main() -> None:

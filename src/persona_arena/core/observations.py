@@ -52,3 +52,14 @@ class Reply(BaseModel):
     @classmethod
     def failed(cls, reason: str) -> Reply:
         return cls(failure=reason)
+
+
+def merge_turns(messages: list[Message]) -> list[Message]:
+    """Joins consecutive messages of one role (chat templates expect alternation)."""
+    merged: list[Message] = []
+    for m in messages:
+        if merged and merged[-1].role == m.role:
+            merged[-1] = Message(role=m.role, content=merged[-1].content + "\n\n" + m.content)
+        else:
+            merged.append(m)
+    return merged

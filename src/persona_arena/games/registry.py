@@ -16,9 +16,10 @@ class UnknownGame(KeyError):
 
 @cache
 def installed_games() -> dict[str, type[Game]]:
+    from persona_arena.games.negotiation.game import Negotiation
     from persona_arena.games.reverse_turing.game import ReverseTuring
 
-    games: dict[str, type[Game]] = {ReverseTuring.name: ReverseTuring}
+    games: dict[str, type[Game]] = {ReverseTuring.name: ReverseTuring, Negotiation.name: Negotiation}
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         games.setdefault(ep.name, ep.load())
     return games

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from persona_arena.core.events import PUBLIC, EventDraft
-from persona_arena.core.observations import Message, Observation, Reply
+from persona_arena.core.observations import Message, Observation, Reply, merge_turns
 from persona_arena.core.specs import AgentSpec
 from persona_arena.games.base import GameStart, GameState
 from persona_arena.games.reverse_turing import prompts
@@ -277,7 +277,7 @@ class ReverseTuring:
         return Observation(
             game=self.name, player=JUDGE, role="judge", turn=state.phase,
             turn_number=state.turns[JUDGE], instructions=prompts.judge_brief(names, c.rounds),
-            messages=_merge(messages), reply_schema=schema, max_reply_chars=c.max_raw_chars,
+            messages=merge_turns(messages), reply_schema=schema, max_reply_chars=c.max_raw_chars,
         )
 
     def _candidate_observation(self, state: ReverseTuringState, player: str) -> Observation:
@@ -290,19 +290,8 @@ class ReverseTuring:
         return Observation(
             game=self.name, player=player, role="candidate", turn="answer",
             turn_number=state.turns[player], instructions=prompts.CANDIDATE_BRIEF,
-            messages=_merge(messages), reply_schema=None, max_reply_chars=state.config.max_reply_chars,
+            messages=merge_turns(messages), reply_schema=None, max_reply_chars=state.config.max_reply_chars,
         )
-
-
-def _merge(messages: list[Message]) -> list[Message]:
-    """Joins consecutive messages of one role (chat templates expect alternation)."""
-    merged: list[Message] = []
-    for m in messages:
-        if merged and merged[-1].role == m.role:
-            merged[-1] = Message(role=m.role, content=merged[-1].content + "\n\n" + m.content)
-        else:
-            merged.append(m)
-    return merged
 
 
 def ask_schema(nicknames: list[str], max_message_chars: int) -> dict[str, Any]:

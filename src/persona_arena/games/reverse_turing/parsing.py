@@ -6,27 +6,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from persona_arena.core.jsontext import NotAJsonObject, find_json_object
+from persona_arena.games.replies import Flaw, Unusable, load_json_object
 
 SUM_TOLERANCE = 0.02
 MAX_RATIONALE_CHARS = 300
-
-
-class Unusable(ValueError):
-    """The reply cannot be used at all; the judge may be asked again."""
-
-    def __init__(self, kind: str, detail: str) -> None:
-        super().__init__(detail)
-        self.kind = kind
-        self.detail = detail
-
-
-@dataclass
-class Flaw:
-    """A rule broken by a reply that is still used (after a repair)."""
-
-    kind: str
-    detail: str
 
 
 @dataclass
@@ -42,15 +25,6 @@ class Verdict:
     guess: str | None
     rationale: str
     flaws: list[Flaw] = field(default_factory=list)
-
-
-def load_json_object(raw: str, max_chars: int) -> dict[str, Any]:
-    if len(raw) > max_chars:
-        raise Unusable("reply_too_long", f"reply has {len(raw)} characters, the limit is {max_chars}")
-    try:
-        return find_json_object(raw)
-    except NotAJsonObject as err:
-        raise Unusable(err.kind, err.detail) from None
 
 
 def _match_name(value: Any, nicknames: list[str]) -> str | None:
