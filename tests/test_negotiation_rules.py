@@ -345,3 +345,20 @@ def test_agents_see_a_scenario_only_through_the_public_view():
     started = played.of_type("game.started")[0].payload
     assert "scores" not in json.dumps(started) and "minimum" not in json.dumps(started)
     assert isinstance(Scenario.model_validate(played.of_type("game.setup")[0].payload["scenario"]), Scenario)
+
+
+def test_every_reply_schema_compiles_to_a_llama_grammar():
+    """Local models decode under a grammar made from the reply schema; llama.cpp refuses (or
+    crashes on) long string limits, so the local runtime caps them."""
+    from llama_cpp import LlamaGrammar
+
+    from persona_arena.agents.local.runtime import grammar_schema
+    from persona_arena.games.negotiation.game import debrief_schema, move_schema
+
+    for name, scenario in builtin_scenarios().items():
+        config = cfg(name, personas=["plain"] * len(scenario.parties), max_scratchpad_chars=5000)
+        for allowed in (["propose"], ["accept", "reject"], ["propose", "accept", "reject", "none"]):
+            schema = grammar_schema(move_schema(scenario.public_view(), allowed, config))
+            assert schema["properties"]["scratchpad"]["maxLength"] == 400
+            LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+        LlamaGrammar.from_json_schema(json.dumps(grammar_schema(debrief_schema(["A", "B"], ["saboteur"]))), verbose=False)

@@ -83,8 +83,8 @@ seeds = 3
 @pytest.mark.parametrize("change, fragment", [
     (("seeds = 1", "seeds = 1\ncolour = 'red'"), "colour"),
     (("seeds = 1", "seeds = 'many'"), "seeds"),
-    (("rounds = 3", "roundz = 3"), "game_options: roundz"),
-    (("rounds = 3", "rounds = 0"), "game_options: rounds"),
+    (("rounds = 3", "roundz = 3"), "game_options.roundz"),
+    (("rounds = 3", "rounds = 0"), "game_options.rounds"),
     (('model = "scripted;seed=7"', 'model = "local/nope"'), "agents.1.model"),
     (('model = "scripted;seed=7"', 'model = "no-such-model"'), "agents.1.model"),
     (('id = "b"', 'id = "a"'), "unique"),

@@ -113,7 +113,7 @@ def _run_tournament(file: Path, *, concurrency: int | None, db: str | None, out:
         use_cache(ResponseCache(out / "llm-cache.sqlite"))
     try:
         run_id = asyncio.run(_tournament(tournament, file, concurrency or tournament.concurrency, db, out))
-        asyncio.run(_report(run_id, db, as_json=False))
+        asyncio.run(show_report(run_id, db, as_json=False))
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted[/]: finished games are saved; run the same command to resume")
         raise typer.Exit(130) from None
@@ -155,78 +155,6 @@ async def _tournament(tournament, file: Path, concurrency: int, db: str | None, 
         await store.close()
     console.print(f"transcripts: {out / todo.run_id}/")
     return todo.run_id
-
-
-@app.command()
-def report(
-    run: Annotated[str, typer.Argument(help="the run id (see `arena runs`)")],
-    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
-    db: DbOption = None,
-) -> None:
-    """Results of a run: accuracy with Wilson CIs, confusion, probabilities, ratings, usage."""
-    asyncio.run(_report(run, db, as_json))
-
-
-async def _report(run: str, db: str | None, as_json: bool) -> None:
-    from persona_arena.scoring.report import build_report
-    from persona_arena.server.store import Store
-
-    store = await Store.open(db)
-    try:
-        row = await store.run(run)
-        if row is None:
-            fail(f"no run {run!r}; see `arena runs`")
-        sessions = await store.sessions(run)
-        events = {s.id: await store.events(s.id) for s in sessions if s.status == "finished"}
-    finally:
-        await store.close()
-    result = build_report(run, row.meta, session_infos(sessions, events))
-    if as_json:
-        print(json.dumps(result, indent=2))
-    else:
-        print_report(result)
-
-
-def session_infos(sessions, events: dict) -> list:
-    """What the report reads of each session: its status, and its events once finished."""
-    from persona_arena.scoring.report import SessionInfo
-
-    return [SessionInfo(s.id, s.status, s.job_key, events.get(s.id, []) if s.status == "finished" else [])
-            for s in sessions]
-
-
-def _fmt(value, spec: str = ".2f") -> str:
-    return "-" if value is None else format(value, spec)
-
-
-def print_report(r: dict) -> None:
-    g, u = r["games"], r["usage"]
-    console.print(f"[bold]{r['run']}[/] · {r['game']} · {g['finished']}/{g['planned']} games finished"
-                  + (f", {g['failed']} failed" if g["failed"] else "")
-                  + (f", {g['abandoned']} abandoned" if g["abandoned"] else "")
-                  + f" · {int(u['prompt_tokens'] + u['completion_tokens'])} tokens · ${u['cost_usd']:.4f}")
-    games = Table("#", "judge", "foils", "picked", "result", "p(twin)/round", "viol.", title="games")
-    for i, s in enumerate(r["sessions"], 1):
-        picked = "-" if not s["picked"] else s["picked"] + (" (twin)" if s["picked_kind"] == "twin" else "")
-        games.add_row(str(i), s["judge"], ", ".join(s["foils"]), picked, s["result"],
-                      " ".join(f"{p:.2f}" for p in s["p_twin_by_round"]), str(s["violations"]))
-    console.print(games)
-    acc = Table("judge", "games", "accuracy", "95% CI (Wilson)", "chance", "p", "mean p(twin)", "no guess",
-                title="accuracy by judge")
-    for j in [*r["judges"], {"judge": "all", **r["overall"]}]:
-        ci = "-" if not j["ci95"] else f"{j['ci95'][0]:.2f}–{j['ci95'][1]:.2f}"
-        acc.add_row(j["judge"], str(j["n"]), _fmt(j["accuracy"]), ci, _fmt(j["chance"]), _fmt(j["p_value"], ".3f"),
-                    _fmt(j["mean_p_twin"]), str(j["no_guess"]))
-    console.print(acc)
-    picked = sorted({p for row in r["confusion"].values() for p in row})
-    confusion = Table("judge \\ picked", *picked, title="confusion (games)")
-    for judge, row in r["confusion"].items():
-        confusion.add_row(judge, *(str(row.get(p, 0)) for p in picked))
-    console.print(confusion)
-    ratings = Table("agent", "ordinal", "mu", "sigma", title=f"ratings ({r['ratings']['method']})")
-    for a in r["ratings"]["table"]:
-        ratings.add_row(a["agent"], f"{a['ordinal']:.2f}", f"{a['mu']:.2f}", f"{a['sigma']:.2f}")
-    console.print(ratings)
 
 
 @app.command()
@@ -272,7 +200,8 @@ def export(
 
 
 async def _export(run: str, out: Path, format: ExportFormat, db: str | None) -> None:
-    from persona_arena.scoring.report import build_report
+    from persona_arena.commands.report import session_infos
+    from persona_arena.scoring.report import report_for_run
     from persona_arena.server.store import Store
     from persona_arena.transcripts.jsonl import write_jsonl
     from persona_arena.transcripts.tables import write_events_csv, write_games_csv
@@ -293,7 +222,7 @@ async def _export(run: str, out: Path, format: ExportFormat, db: str | None) -> 
         console.print(f"{len(sessions)} sessions written to {out}/")
         return
     n_events = write_events_csv((e for evs in events.values() for e in evs), out / "events.csv")
-    n_games = write_games_csv(build_report(run, row.meta, session_infos(sessions, events))["sessions"],
+    n_games = write_games_csv(report_for_run(run, row.meta, session_infos(sessions, events))["sessions"],
                               out / "games.csv")
     console.print(f"{n_events} events → {out / 'events.csv'}, {n_games} finished games → {out / 'games.csv'}")
 
@@ -308,8 +237,11 @@ def schema_transcript() -> None:
 
 # Command groups in their own modules (see persona_arena/commands/).
 from persona_arena.commands import play as _play  # noqa: E402
+from persona_arena.commands import report as _report  # noqa: E402
+from persona_arena.commands.report import show_report  # noqa: E402
 
 _play.register(app)
+_report.register(app)
 
 
 def main() -> None:

@@ -5,6 +5,11 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 
-def field_errors(err: ValidationError, whole: str) -> str:
-    """`whole` names the object itself, for errors that belong to no single field."""
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or whole}: {e['msg']}" for e in err.errors())
+def field_errors(err: ValidationError, whole: str, prefix: str = "") -> str:
+    """`whole` names the object itself, for errors that belong to no single field; `prefix`
+    is where the object sits in a larger file (e.g. "game_options")."""
+    def path(loc) -> str:
+        inner = ".".join(str(p) for p in loc)
+        return ".".join(x for x in (prefix, inner) if x) or whole
+
+    return "; ".join(f"{path(e['loc'])}: {e['msg']}" for e in err.errors())

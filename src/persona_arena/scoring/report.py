@@ -146,3 +146,24 @@ def ratings(rows: list[dict[str, Any]]) -> dict[str, Any]:
     board = sorted(({"agent": a, "mu": r.mu, "sigma": r.sigma, "ordinal": r.ordinal()}
                     for a, r in table.items()), key=lambda x: -x["ordinal"])
     return {"method": "openskill PlackettLuce: judge vs foils per game", "games": games, "table": board}
+
+
+def session_game(info: SessionInfo) -> str | None:
+    return next((e.payload.get("game") for e in info.events if e.type == "game.setup"), None)
+
+
+def report_for_run(run_id: str, meta: dict[str, Any], sessions: list[SessionInfo]) -> dict[str, Any]:
+    """The report of the run's game. A run made by `arena play` may hold games of several
+    kinds: then the report is about the kind of its latest finished game, and says how many
+    games of other kinds it left out."""
+    finished = [s for s in sessions if s.events]
+    game = meta.get("game") or (session_game(finished[-1]) if finished else "reverse-turing")
+    chosen = [s for s in sessions if not s.events or session_game(s) == game]
+    if game == "negotiation":
+        from persona_arena.scoring.negotiation_report import build_negotiation_report
+
+        result = build_negotiation_report(run_id, meta, chosen)
+    else:
+        result = build_report(run_id, meta, chosen)
+    result["other_games"] = len(sessions) - len(chosen)
+    return result

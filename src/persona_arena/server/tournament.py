@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 import random
 import re
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -67,6 +68,19 @@ class MatchEntry(BaseModel):
     seeds: int | None = Field(default=None, ge=1)
 
 
+class PartyMatch(BaseModel):
+    """An explicit negotiation game: these agents in seat order, each `agent_id@persona`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    parties: list[str] = Field(min_length=2, max_length=6, description="agent_id@persona, in seat order")
+    scenario: str | None = None
+    seeds: int | None = Field(default=None, ge=1)
+
+    def seats(self) -> list[tuple[str, str]]:
+        return [(p.rpartition("@")[0], p.rpartition("@")[2]) if "@" in p else (p, "plain") for p in self.parties]
+
+
 class TournamentFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -78,7 +92,7 @@ class TournamentFile(BaseModel):
     turn_timeout: float = Field(default=120.0, gt=0)
     game_options: dict[str, Any] = Field(default_factory=dict)
     agents: list[AgentEntry] = Field(min_length=1)
-    matches: list[MatchEntry] = Field(default_factory=list)
+    matches: list[MatchEntry | PartyMatch] = Field(default_factory=list)
 
     @field_validator("game")
     @classmethod
@@ -94,7 +108,7 @@ class TournamentFile(BaseModel):
     @field_validator("game_options")
     @classmethod
     def _options_not_roles(cls, value: dict[str, Any]) -> dict[str, Any]:
-        roles = sorted(set(value) & {"judge", "foils", "twin"})
+        roles = sorted(set(value) & {"judge", "foils", "twin", "parties"})
         if roles:
             raise ValueError(f"{', '.join(roles)} come from [[agents]] and [[matches]], not game_options")
         candidates = value.get("candidates")
@@ -108,8 +122,13 @@ class TournamentFile(BaseModel):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"agent ids must be unique: {', '.join(duplicates)}")
+        expected = PartyMatch if self.game == "negotiation" else MatchEntry
         for m in self.matches:
-            for ref in (m.judge, *m.candidates, *([m.twin] if m.twin else [])):
+            if not isinstance(m, expected):
+                raise ValueError(f"{self.game} matches look like {expected.__doc__.strip()}")
+            refs = [a for a, _ in m.seats()] if isinstance(m, PartyMatch) \
+                else [m.judge, *m.candidates, *([m.twin] if m.twin else [])]
+            for ref in refs:
                 if ref not in ids:
                     raise ValueError(f"match names unknown agent {ref!r}; agents are {ids}")
         return self
@@ -180,7 +199,7 @@ def _reverse_turing_plan(t: TournamentFile) -> list[PlannedGame]:
                 judge=t.agent(m.judge).spec(), foils=[t.agent(c).spec() for c in m.candidates],
                 twin=t.agent(m.twin).spec() if m.twin else None, **t.game_options)
         except ValidationError as err:
-            raise ValueError("game_options: " + field_errors(err, "game_options")) from None
+            raise ValueError(field_errors(err, "game_options", prefix="game_options")) from None
 
     games = []
     for m, seeds in pairings:
@@ -214,8 +233,86 @@ def _balanced_pairings(t: TournamentFile) -> list[tuple[MatchEntry, list[int]]]:
     return matches
 
 
+class NegotiationPlanOptions(BaseModel):
+    """game_options keys that shape the plan of a negotiation tournament (the others are the
+    game's own options, e.g. rounds, accept_k)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    scenarios: list[str | None] = Field(default_factory=lambda: [None], min_length=1,
+                                        description="built-in names or .toml paths; omit for generated ones")
+    seats: int = Field(default=2, ge=2, le=6, description="parties in generated scenarios")
+    personas: list[list[str]] = Field(default_factory=lambda: [["plain"]], min_length=1,
+                                      description="persona assignments, each in seat order (cycled)")
+    conditions: list[Literal["monitored", "unmonitored"]] = Field(
+        default_factory=lambda: ["unmonitored"], min_length=1)
+
+
+
+def _negotiation_plan(t: TournamentFile) -> list[PlannedGame]:
+    """Round-robin: every combination of agents × persona assignment × seed × condition. The
+    seating rotates with the seed so agents take turns in each seat, and every condition plays
+    the same (scenario, seating, seed): the conditions are paired."""
+    from persona_arena.games.negotiation.config import NegotiationConfig
+    from persona_arena.games.negotiation.scenario import resolve_scenario
+
+    game = get_game(t.game)
+    raw = dict(t.game_options)
+    try:
+        shape = NegotiationPlanOptions.model_validate(
+            {k: raw.pop(k) for k in ("scenarios", "seats", "personas", "conditions") if k in raw})
+    except ValidationError as err:
+        raise ValueError(field_errors(err, "game_options", prefix="game_options")) from None
+    if "scenario" in raw:
+        shape = shape.model_copy(update={"scenarios": [raw.pop("scenario")]})
+    if "condition" in raw:
+        raise ValueError("game_options: use conditions = [...] (every game is played in each)")
+
+    def build(seating: list[tuple[str, str]], scenario: str | None, condition: str) -> NegotiationConfig:
+        try:
+            return NegotiationConfig(
+                parties=[{"agent": t.agent(a).spec(), "persona": p} for a, p in seating],
+                scenario=scenario, condition=condition, **raw)
+        except ValidationError as err:
+            raise ValueError(field_errors(err, "game_options", prefix="game_options")) from None
+
+    games: list[PlannedGame] = []
+
+    def add(seating: list[tuple[str, str]], scenario: str | None, seed: int) -> None:
+        for condition in shape.conditions:
+            config = build(seating, scenario, condition)
+            games.append(PlannedGame(
+                roles={"parties": [a for a, _ in seating], "personas": [p for _, p in seating],
+                       "scenario": scenario, "condition": condition},
+                job=GameJob(game, config, seed, job_key=f"g{len(games):04d}")))
+
+    if t.matches:
+        for m in t.matches:
+            assert isinstance(m, PartyMatch)
+            for s in range(m.seeds or t.seeds):
+                add(m.seats(), m.scenario, t.first_seed + s)
+        return games
+    ids = [a.id for a in t.agents]
+    for scenario in shape.scenarios:
+        try:
+            seats = len(resolve_scenario(scenario).parties) if scenario else shape.seats
+        except ValueError as err:
+            raise ValueError(f"game_options.scenarios: {err}") from None
+        combos = list(itertools.combinations(ids, seats)) if len(ids) >= seats \
+            else list(itertools.combinations_with_replacement(ids, seats))
+        for combo in combos:
+            for assignment in shape.personas:
+                personas = [assignment[i % len(assignment)] for i in range(seats)]
+                for s in range(t.seeds):
+                    shift = s % seats
+                    agents = list(combo[shift:] + combo[:shift])
+                    add(list(zip(agents, personas)), scenario, t.first_seed + s)
+    return games
+
+
 PLANNERS: dict[str, Callable[[TournamentFile], list[PlannedGame]]] = {
     "reverse-turing": _reverse_turing_plan,
+    "negotiation": _negotiation_plan,
 }
 
 

@@ -11,9 +11,7 @@ from typing import Any
 from persona_arena.core.events import Event
 
 EVENT_COLUMNS = ("run_id", "session_id", "seq", "ts", "type", "actor", "visible_to", "payload")
-GAME_COLUMNS = ("session_id", "job_key", "judge", "twin", "foils", "picked", "picked_kind", "result",
-                "rounds_used", "p_twin", "p_twin_by_round", "chance", "violations",
-                "prompt_tokens", "completion_tokens", "cost_usd")
+USAGE_COLUMNS = ("prompt_tokens", "completion_tokens", "cost_usd")
 
 
 def _cell(value: Any) -> Any:
@@ -34,11 +32,13 @@ def write_events_csv(events: Iterable[Event], path: Path) -> int:
 
 
 def write_games_csv(rows: list[dict[str, Any]], path: Path) -> int:
-    """Rows as in the report's `sessions` list, usage flattened into columns."""
+    """Rows as in the report's `sessions` list (its keys are the columns, in order), usage
+    flattened into columns and nested values as JSON text."""
+    columns = [k for k in (rows[0] if rows else {}) if k != "usage"] + list(USAGE_COLUMNS)
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(GAME_COLUMNS)
+        writer.writerow(columns)
         for r in rows:
             flat = {**r, **r.get("usage", {})}
-            writer.writerow([_cell(flat.get(c)) for c in GAME_COLUMNS])
+            writer.writerow([_cell(flat.get(c)) for c in columns])
     return len(rows)

@@ -100,7 +100,7 @@ class LocalRuntime:
         from llama_cpp import LlamaGrammar, StoppingCriteriaList
 
         loaded = self._get(name)
-        grammar = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False) if schema else None
+        grammar = LlamaGrammar.from_json_schema(json.dumps(grammar_schema(schema)), verbose=False) if schema else None
         params: dict[str, Any] = {"max_tokens": max_tokens, "grammar": grammar}
         if temperature is not None:
             params["temperature"] = temperature
@@ -144,6 +144,24 @@ class LocalRuntime:
 
 
 USER_LABEL, ASSISTANT_LABEL = "User", "Assistant"
+
+
+# llama.cpp expands a string's maxLength into that many nested optional rules; past a few
+# hundred it refuses the grammar (and can crash). Longer limits are lowered to this: still a
+# bound (so a small model cannot ramble until max_tokens cuts its JSON) and within the game's.
+MAX_GRAMMAR_STRING_LENGTH = 400
+
+
+def grammar_schema(schema: Any) -> Any:
+    """The schema for grammar-constrained decoding: string limits capped, the rest kept."""
+    if isinstance(schema, dict):
+        out = {k: grammar_schema(v) for k, v in schema.items()}
+        if out.get("type") == "string" and out.get("maxLength", 0) > MAX_GRAMMAR_STRING_LENGTH:
+            out["maxLength"] = MAX_GRAMMAR_STRING_LENGTH
+        return out
+    if isinstance(schema, list):
+        return [grammar_schema(v) for v in schema]
+    return schema
 
 
 def transcript_prompt(messages: list[dict[str, str]]) -> tuple[str, list[str]]:

@@ -18,7 +18,7 @@ def party_brief(started: dict[str, Any], brief: dict[str, Any]) -> str:
     others = [p for p in started["parties"] if p["player"] != brief["player"]]
     lines = [
         f"You are {me}{_role(brief.get('role'))} in a negotiation: {scenario['title']}.",
-        scenario["description"].strip(),
+        _flow(scenario["description"]),
         "Other parties: " + "; ".join(f"{p['name']}{_role(p['role'])}" for p in others) + ".",
         "",
         "The issues and their options (option ids in brackets):",
@@ -38,7 +38,7 @@ def party_brief(started: dict[str, Any], brief: dict[str, Any]) -> str:
         "whoever proposes accepts their own proposal. " + _roles_line(started),
         f"The negotiation has {started['rounds']} rounds.",
         "",
-        "How to behave: " + brief["persona"]["rules"].strip(),
+        "How to behave: " + _flow(brief["persona"]["rules"]),
     ]
     if brief.get("hidden_goal"):
         lines.append(brief["hidden_goal"])
@@ -51,6 +51,11 @@ def party_brief(started: dict[str, Any], brief: dict[str, Any]) -> str:
         "Always reply with a single JSON object and nothing else.",
     ]
     return "\n".join(lines)
+
+
+def _flow(text: str) -> str:
+    """Text from a TOML file, with its hard line breaks joined into one paragraph."""
+    return " ".join(text.split())
 
 
 def _role(role: str | None) -> str:
