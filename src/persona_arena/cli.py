@@ -185,6 +185,7 @@ async def _runs(db: str | None) -> None:
 class ExportFormat(str, Enum):
     jsonl = "jsonl"
     csv = "csv"
+    parquet = "parquet"
 
 
 @app.command()
@@ -192,7 +193,7 @@ def export(
     run: Annotated[str, typer.Argument(help="the run id (see `arena runs`)")],
     out: Annotated[Path, typer.Option("--out", help="folder to write into")],
     format: Annotated[ExportFormat, typer.Option("--format", help="jsonl: one file per session; "
-                                                 "csv: events.csv and games.csv")] = ExportFormat.jsonl,
+                                                 "csv / parquet: events and games tables")] = ExportFormat.jsonl,
     db: DbOption = None,
 ) -> None:
     """Export a run's event logs (JSONL per session) or tidy tables (CSV)."""
@@ -204,7 +205,9 @@ async def _export(run: str, out: Path, format: ExportFormat, db: str | None) -> 
     from persona_arena.scoring.report import report_for_run
     from persona_arena.server.store import Store
     from persona_arena.transcripts.jsonl import write_jsonl
-    from persona_arena.transcripts.tables import write_events_csv, write_games_csv
+    from persona_arena.transcripts.tables import (
+        write_events_csv, write_events_parquet, write_games_csv, write_games_parquet,
+    )
 
     store = await Store.open(db)
     try:
@@ -221,10 +224,14 @@ async def _export(run: str, out: Path, format: ExportFormat, db: str | None) -> 
             write_jsonl(session_events, out / f"{session_id}.jsonl")
         console.print(f"{len(sessions)} sessions written to {out}/")
         return
-    n_events = write_events_csv((e for evs in events.values() for e in evs), out / "events.csv")
-    n_games = write_games_csv(report_for_run(run, row.meta, session_infos(sessions, events))["sessions"],
-                              out / "games.csv")
-    console.print(f"{n_events} events → {out / 'events.csv'}, {n_games} finished games → {out / 'games.csv'}")
+    suffix = format.value
+    write_events, write_games = ((write_events_csv, write_games_csv) if format is ExportFormat.csv
+                                 else (write_events_parquet, write_games_parquet))
+    n_events = write_events((e for evs in events.values() for e in evs), out / f"events.{suffix}")
+    n_games = write_games(report_for_run(run, row.meta, session_infos(sessions, events))["sessions"],
+                          out / f"games.{suffix}")
+    console.print(f"{n_events} events → {out / f'events.{suffix}'}, "
+                  f"{n_games} finished games → {out / f'games.{suffix}'}")
 
 
 @schema_app.command("transcript")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from persona_arena.commands.support import DbOption, console, fail
+from persona_arena.commands.support import DbOption, console, err_console, fail
 
 
 def register(app: typer.Typer) -> None:
@@ -19,15 +20,18 @@ def register(app: typer.Typer) -> None:
 def report(
     run: Annotated[str, typer.Argument(help="the run id (see `arena runs`)")],
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+    html: Annotated[Path | None, typer.Option("--html", help="also write a self-contained HTML report with plots")] = None,
+    png: Annotated[Path | None, typer.Option("--png", help="also write the plots as PNG files into this folder")] = None,
     db: DbOption = None,
 ) -> None:
     """Results of a run. Reverse-turing: accuracy with Wilson CIs, confusion, probabilities;
     negotiation: deals, scores, Pareto distance, per persona and per condition (paired); both:
     ratings and usage."""
-    asyncio.run(show_report(run, db, as_json))
+    asyncio.run(show_report(run, db, as_json, html=html, png=png))
 
 
-async def show_report(run: str, db: str | None, as_json: bool) -> None:
+async def show_report(run: str, db: str | None, as_json: bool, *, html: Path | None = None,
+                      png: Path | None = None) -> None:
     from persona_arena.scoring.report import report_for_run
     from persona_arena.server.store import Store
 
@@ -41,12 +45,34 @@ async def show_report(run: str, db: str | None, as_json: bool) -> None:
     finally:
         await store.close()
     result = report_for_run(run, row.meta, session_infos(sessions, events))
+    if html or png:
+        write_figures(result, html, png)
     if as_json:
         print(json.dumps(result, indent=2))
     elif result["game"] == "negotiation":
         print_negotiation_report(result)
     else:
         print_report(result)
+
+
+def write_figures(result: dict, html: Path | None, png: Path | None) -> None:
+    from persona_arena.scoring.html_report import render_html
+    from persona_arena.scoring.plots import report_plots
+
+    plots = report_plots(result)
+    try:
+        if png:
+            png.mkdir(parents=True, exist_ok=True)
+            for name, data in plots.items():
+                (png / f"{name}.png").write_bytes(data)
+        if html:
+            html.parent.mkdir(parents=True, exist_ok=True)
+            html.write_text(render_html(result, plots), encoding="utf-8")
+    except OSError as err:
+        fail(f"cannot write the report: {err}")
+    # on stderr, so that --json output stays parseable
+    err_console.print(" · ".join(filter(None, [f"HTML report: {html}" if html else "",
+                                               f"{len(plots)} plots in {png}/" if png else ""])))
 
 
 def session_infos(sessions, events: dict) -> list:

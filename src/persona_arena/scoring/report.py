@@ -12,6 +12,7 @@ from typing import Any
 from scipy.stats import binomtest
 
 from persona_arena.core.events import Event
+from persona_arena.scoring.bradley_terry import bradley_terry
 from persona_arena.scoring.summary import GameSummary, agent_label, summarise
 
 REPORT_SCHEMA = "persona-arena/report@1"
@@ -166,4 +167,33 @@ def report_for_run(run_id: str, meta: dict[str, Any], sessions: list[SessionInfo
     else:
         result = build_report(run_id, meta, chosen)
     result["other_games"] = len(sessions) - len(chosen)
+    result["bradley_terry"] = bradley_terry(pairwise_outcomes(result))
     return result
+
+
+def pairwise_outcomes(report: dict[str, Any]) -> list[tuple[str, str]]:
+    """(winner, loser) pairs from a report's games, for the Bradley–Terry refit.
+
+    Reverse-turing: judge vs each distinct foil, scored like the openskill ratings (a correct
+    guess beats every foil, a picked foil beats the judge, no guess: every foil beats it).
+    Negotiation: every two seats held by different agents; the higher score wins, ties skip.
+    """
+    pairs: list[tuple[str, str]] = []
+    for row in report["sessions"]:
+        if report["game"] == "negotiation":
+            seats = row["parties"]
+            for i, a in enumerate(seats):
+                for b in seats[i + 1:]:
+                    if a["agent"] != b["agent"] and a["score"] != b["score"]:
+                        pairs.append((a["agent"], b["agent"]) if a["score"] > b["score"] else (b["agent"], a["agent"]))
+            continue
+        judge = row["judge"]
+        for foil in dict.fromkeys(f for f in row["foils"] if f != judge):
+            if row["result"] == "correct":
+                pairs.append((judge, foil))
+            elif row["picked_kind"] == "foil":
+                if foil == row["picked"]:
+                    pairs.append((foil, judge))
+            else:
+                pairs.append((foil, judge))
+    return pairs

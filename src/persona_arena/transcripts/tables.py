@@ -1,4 +1,8 @@
-"""Tidy CSV tables of a run for pandas & co: one row per event, one row per game."""
+"""Tidy tables of a run for pandas & co (CSV or Parquet): one row per event, one row per game.
+
+Nested values (payloads, audiences, lists) are JSON text in their cells in both formats, so
+the two give the same columns and a payload never forces a schema on the rest of the table.
+"""
 
 from __future__ import annotations
 
@@ -18,15 +22,43 @@ def _cell(value: Any) -> Any:
     return json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value
 
 
+def _event_rows(events: Iterable[Event]) -> Iterable[list[Any]]:
+    for e in events:
+        row = e.model_dump(mode="json", by_alias=True)
+        yield [_cell(row[c]) for c in EVENT_COLUMNS]
+
+
+def _game_table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
+    columns = [k for k in (rows[0] if rows else {}) if k != "usage"] + list(USAGE_COLUMNS)
+    flat = [{**r, **r.get("usage", {})} for r in rows]
+    return columns, [[_cell(f.get(c)) for c in columns] for f in flat]
+
+
+def _write_parquet(columns: list[str], rows: list[list[Any]], path: Path) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    data = {c: [row[i] for row in rows] for i, c in enumerate(columns)}
+    pq.write_table(pa.table(data), path)
+    return len(rows)
+
+
+def write_events_parquet(events: Iterable[Event], path: Path) -> int:
+    return _write_parquet(list(EVENT_COLUMNS), list(_event_rows(events)), path)
+
+
+def write_games_parquet(rows: list[dict[str, Any]], path: Path) -> int:
+    return _write_parquet(*_game_table(rows), path)
+
+
 def write_events_csv(events: Iterable[Event], path: Path) -> int:
     """`visible_to` and `payload` are JSON text in their cells."""
     n = 0
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(EVENT_COLUMNS)
-        for e in events:
-            row = e.model_dump(mode="json", by_alias=True)
-            writer.writerow([_cell(row[c]) for c in EVENT_COLUMNS])
+        for row in _event_rows(events):
+            writer.writerow(row)
             n += 1
     return n
 
@@ -34,11 +66,9 @@ def write_events_csv(events: Iterable[Event], path: Path) -> int:
 def write_games_csv(rows: list[dict[str, Any]], path: Path) -> int:
     """Rows as in the report's `sessions` list (its keys are the columns, in order), usage
     flattened into columns and nested values as JSON text."""
-    columns = [k for k in (rows[0] if rows else {}) if k != "usage"] + list(USAGE_COLUMNS)
+    columns, table = _game_table(rows)
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(columns)
-        for r in rows:
-            flat = {**r, **r.get("usage", {})}
-            writer.writerow([_cell(flat.get(c)) for c in columns])
+        writer.writerows(table)
     return len(rows)
