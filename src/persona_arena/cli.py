@@ -249,6 +249,7 @@ from persona_arena.commands.report import show_report  # noqa: E402
 
 _play.register(app)
 _report.register(app)
+from persona_arena.commands import bench as _bench; _bench.register(app)  # noqa: E402,E702
 
 
 def main() -> None:

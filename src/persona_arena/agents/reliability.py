@@ -45,11 +45,14 @@ class ReliabilitySettings:
     timeout: float = 60.0        # seconds; one provider call
     max_concurrency: int = 64    # in-flight calls per provider endpoint, at most (and at start)
     increase_after: int = 10     # consecutive successes before the limit grows by one
+    decrease: float = 0.75       # the limit is multiplied by this on a 429 (once per window)
 
     def __post_init__(self) -> None:
         for name in ("attempts", "max_concurrency", "increase_after"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
+        if not 0 < self.decrease < 1:
+            raise ValueError(f"decrease must be between 0 and 1, not {self.decrease}")
         for name in ("backoff_base", "backoff_max", "timeout"):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0 or (name == "timeout" and value == 0):
@@ -150,14 +153,17 @@ class _Backoff:
 
 # -- the adaptive limiter ----------------------------------------------------------------------
 class AdaptiveLimiter:
-    """An AIMD concurrency limit: halve on overload, +1 after `increase_after` successes.
+    """An AIMD concurrency limit: × `decrease` on overload (at most once per window of requests
+    started before the last cut), +1 after `increase_after` consecutive successes.
 
     Not thread-safe; usable from any event loop (waiters are futures of the loop that waits).
     """
 
-    def __init__(self, max_limit: int = 64, *, min_limit: int = 1, increase_after: int = 10) -> None:
+    def __init__(self, max_limit: int = 64, *, min_limit: int = 1, increase_after: int = 10,
+                 decrease: float = 0.5) -> None:
         if not 1 <= min_limit <= max_limit:
             raise ValueError(f"need 1 <= min_limit <= max_limit, got {min_limit}, {max_limit}")
+        self.decrease = decrease
         self.max_limit = max_limit
         self.min_limit = min_limit
         self.increase_after = increase_after
@@ -218,7 +224,7 @@ class AdaptiveLimiter:
         self.successes = 0
         if epoch is not None and epoch != self.epoch:
             return False  # the limit was already cut since that request started
-        self.limit = max(self.min_limit, self.limit // 2)
+        self.limit = max(self.min_limit, min(self.limit - 1, int(self.limit * self.decrease)))
         self.epoch += 1
         self.cuts += 1
         return True
@@ -248,7 +254,8 @@ def limiter_for(key: Hashable, settings: ReliabilitySettings | None = None) -> A
     if limiter is None:
         settings = settings or ReliabilitySettings.from_env()
         limiter = _LIMITERS[key] = AdaptiveLimiter(settings.max_concurrency,
-                                                   increase_after=settings.increase_after)
+                                                   increase_after=settings.increase_after,
+                                                   decrease=settings.decrease)
     return limiter
 
 

@@ -62,7 +62,9 @@ class Event(_Audience, BaseModel):
     @classmethod
     def stamp(cls, draft: EventDraft, *, run_id: str, session_id: str, seq: int,
               ts: datetime | None = None) -> Event:
-        return cls(
+        # The draft was validated when the game made it: no second validation on the hot path.
+        return cls.model_construct(
+            schema_=EVENT_SCHEMA,
             run_id=run_id,
             session_id=session_id,
             seq=seq,

@@ -7,6 +7,7 @@ handing them on, so both agree on what counts as a JSON object.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 
@@ -37,6 +38,42 @@ def find_json_object(text: str) -> dict[str, Any]:
             error = str(err)
             continue
         if isinstance(value, dict):
-            return value
+            return scrub(value)
         raise NotAJsonObject("not_an_object", f"expected a JSON object, got {type(value).__name__}")
     raise NotAJsonObject("not_json", f"the reply is not valid JSON ({error[:200]})")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def scrub_text(text: str) -> str:
+    """Lone surrogates (a model's broken output, or a JSON escape like "\\ud800") cannot be
+    encoded as UTF-8, so no store, export or broker could carry them: each becomes U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def scrub(value: Any) -> Any:
+    """`scrub_text` over every string (keys too) of a freshly parsed JSON value, in place.
+    Iterative: a reply can nest as deep as the JSON parser allows."""
+    if isinstance(value, str):
+        return scrub_text(value)
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key in list(node):
+                item = node[key]
+                if isinstance(item, str):
+                    node[key] = scrub_text(item)
+                elif isinstance(item, (dict, list)):
+                    stack.append(item)
+                clean = scrub_text(key)
+                if clean != key:
+                    node[clean] = node.pop(key)
+        elif isinstance(node, list):
+            for i, item in enumerate(node):
+                if isinstance(item, str):
+                    node[i] = scrub_text(item)
+                elif isinstance(item, (dict, list)):
+                    stack.append(item)
+    return value

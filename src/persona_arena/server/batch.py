@@ -13,7 +13,9 @@ from rich.progress import (
 )
 
 from persona_arena.games.base import Game
-from persona_arena.server.runner import DEFAULT_TURN_TIMEOUT, AgentFactory, SessionResult, run_session
+from persona_arena.server.runner import (
+    DEFAULT_TURN_TIMEOUT, AgentFactory, EventHook, SessionResult, run_session,
+)
 from persona_arena.server.store import Store
 from persona_arena.transcripts.jsonl import transcript_path, write_jsonl
 
@@ -28,15 +30,20 @@ class GameJob:
 
 
 async def export_session(store: Store, result: SessionResult, root: Path) -> Path:
-    return write_jsonl(await store.events(result.session_id), transcript_path(root, result.run_id, result.session_id))
+    """Writes the session's JSONL export; a finished session's events come from the runner
+    (exactly what it committed), others are read back from the store."""
+    events = result.events or await store.events(result.session_id)
+    return write_jsonl(events, transcript_path(root, result.run_id, result.session_id))
 
 
 async def run_batch(jobs: list[GameJob], *, store: Store, run_id: str, export_root: Path,
                     agent_factory: AgentFactory, concurrency: int = 2,
                     turn_timeout: float = DEFAULT_TURN_TIMEOUT, console: Console | None = None,
-                    already_done: int = 0, stop: asyncio.Event | None = None) -> list[SessionResult]:
+                    already_done: int = 0, stop: asyncio.Event | None = None,
+                    publish: EventHook | None = None) -> list[SessionResult]:
     """Plays `jobs`; `already_done` counts earlier finished games of the run in the bar. Once
-    `stop` is set no game starts, and running games end at their next safe point."""
+    `stop` is set no game starts, and running games end at their next safe point. `publish`
+    gets every committed batch of events (see `run_session`)."""
     limit = asyncio.Semaphore(concurrency)
     results: list[SessionResult | None] = [None] * len(jobs)
     stats = {"running": 0, "failed": 0, "tokens": 0, "cost": 0.0}
@@ -57,7 +64,8 @@ async def run_batch(jobs: list[GameJob], *, store: Store, run_id: str, export_ro
                 try:
                     result = await run_session(job.game, job.config, job.seed, store=store, run_id=run_id,
                                                agent_factory=agent_factory, session_id=job.session_id,
-                                               job_key=job.job_key, turn_timeout=turn_timeout, stop=stop)
+                                               job_key=job.job_key, turn_timeout=turn_timeout, stop=stop,
+                                               publish=publish)
                     await export_session(store, result, export_root)
                 finally:
                     stats["running"] -= 1

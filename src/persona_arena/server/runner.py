@@ -4,6 +4,11 @@ Per turn: ask the game whose turn it is, ask that player's agent (with a timeout
 raw reply to the game, stamp the resulting events with a gapless `seq` and append them to the
 store. Agent failures and timeouts become replies with a `failure`, which the game records
 as violations; they never end the run.
+
+`publish` (optional) is called with each batch of events right after it is committed, e.g.
+`SpectatorBus.publish`, which only queues them: the database never waits for spectators.
+An agent may report events about itself (a remote agent's late or duplicate replies) through
+an optional `take_notes() -> list[EventDraft]`; the runner appends them with each reply.
 """
 
 from __future__ import annotations
@@ -11,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +26,8 @@ from pydantic import BaseModel
 
 from persona_arena.agents.base import Agent
 from persona_arena.core.events import Event, EventDraft
+from persona_arena.core.jsontext import scrub_text
+from persona_arena.core.secrets import redact
 from persona_arena.core.observations import Reply
 from persona_arena.core.specs import AgentSpec
 from persona_arena.games.base import Game
@@ -29,6 +37,7 @@ log = structlog.get_logger(__name__)
 
 DEFAULT_TURN_TIMEOUT = 120.0
 AgentFactory = Callable[[AgentSpec, int], Agent]
+EventHook = Callable[[Sequence[Event]], None]
 MAX_TURNS = 10_000  # a guard against a game that never ends
 
 
@@ -41,6 +50,7 @@ class SessionResult:
     players: dict[str, str]
     usage: dict[str, float] = field(default_factory=dict)  # summed over the session's agent replies
     error: str | None = None
+    events: list[Event] = field(default_factory=list, repr=False)  # a finished session's log, as committed
 
 
 def session_base_id(game: Game, config: BaseModel, seed: int) -> str:
@@ -51,9 +61,11 @@ def session_base_id(game: Game, config: BaseModel, seed: int) -> str:
 class _Log:
     """Stamps drafts into events with a gapless seq and writes them to the store."""
 
-    def __init__(self, store: Store, run_id: str, session_id: str) -> None:
+    def __init__(self, store: Store, run_id: str, session_id: str, publish: EventHook | None = None) -> None:
         self.store, self.run_id, self.session_id = store, run_id, session_id
+        self.publish = publish
         self.seq = 0
+        self.written: list[Event] = []  # what the store has committed, in order (for the export)
 
     async def append(self, drafts: list[EventDraft]) -> None:
         events = []
@@ -61,12 +73,29 @@ class _Log:
             events.append(Event.stamp(draft, run_id=self.run_id, session_id=self.session_id, seq=self.seq))
             self.seq += 1
         await self.store.append(events)
+        self.written += events
+        if self.publish is not None and events:
+            try:
+                self.publish(events)
+            except Exception:  # spectating must never break a game
+                log.exception("session.publish_failed", session=self.session_id)
+
+
+def _agent_notes(agents: dict[str, Agent]) -> list[EventDraft]:
+    """Events agents report about themselves (see the module docstring)."""
+    notes: list[EventDraft] = []
+    for agent in agents.values():
+        take = getattr(agent, "take_notes", None)
+        if take is not None:
+            notes += take()
+    return notes
 
 
 async def run_session(
     game: Game, config: BaseModel, seed: int, *, store: Store, run_id: str,
     agent_factory: AgentFactory, session_id: str | None = None, job_key: str | None = None,
     turn_timeout: float = DEFAULT_TURN_TIMEOUT, stop: asyncio.Event | None = None,
+    publish: EventHook | None = None,
 ) -> SessionResult:
     """`agent_factory` turns each player's spec into an agent (the caller chooses: the CLI
     passes `agents.registry.create_agent`; the server does not import the adapters)."""
@@ -78,7 +107,7 @@ async def run_session(
                               config=json.loads(config.model_dump_json(exclude_none=True)), players=players,
                               job_key=job_key)
     log.info("session.started", session=session_id, game=game.name, seed=seed)
-    events = _Log(store, run_id, session_id)
+    events = _Log(store, run_id, session_id, publish)
     usage: dict[str, float] = {}
     agents: dict[str, Agent] = {}
     try:
@@ -95,19 +124,23 @@ async def run_session(
                 "player": player, "turn": observation.turn, "turn_number": observation.turn_number})])
             if stop is not None and stop.is_set():
                 raise SessionInterrupted
+            asked_at = asyncio.get_running_loop().time()
             reply, reply_usage = await _ask(agents[player], observation, turn_timeout, stop)
+            timing = await _equalize_latency(config, asked_at, stop)
             for k, v in reply_usage.items():
                 if isinstance(v, (int, float)) and not isinstance(v, bool):
                     usage[k] = usage.get(k, 0) + v
             answered = EventDraft(type="agent.reply", actor=player, visible_to=[], payload={
-                "player": player, "text": reply.text, "failure": reply.failure, "usage": reply_usage})
-            await events.append([answered, *game.apply(start.state, player, reply)])
+                "player": player, "text": reply.text, "failure": reply.failure, "usage": reply_usage,
+                **timing})
+            # Notes first: the game's own events (its outcome last of all) close the batch.
+            await events.append([*_agent_notes(agents), answered, *game.apply(start.state, player, reply)])
         else:
             raise RuntimeError(f"game did not end within {MAX_TURNS} turns")
         outcome = game.outcome(start.state)
         await store.finish_session(session_id, status="finished", outcome=outcome)
         log.info("session.finished", session=session_id, result=(outcome or {}).get("result"))
-        return SessionResult(session_id, run_id, "finished", outcome, players, usage)
+        return SessionResult(session_id, run_id, "finished", outcome, players, usage, events=events.written)
     except SessionInterrupted:
         # Stopped between database writes: the partial log stays, marked as abandoned.
         await store.finish_session(session_id, status="abandoned", outcome=None, error="interrupted")
@@ -122,6 +155,27 @@ async def run_session(
     finally:
         for agent in agents.values():
             await agent.close()
+
+
+async def _equalize_latency(config: BaseModel, asked_at: float, stop: asyncio.Event | None) -> dict[str, float]:
+    """A game config with `equalize_latency` (seconds) asks for every reply to be released at
+    the next multiple of that slot after its request, so response time cannot tell agents
+    apart. The raw latency goes into the god-view `agent.reply` only; without the option
+    nothing is added (the log stays as it was)."""
+    slot = getattr(config, "equalize_latency", None)
+    if not slot:
+        return {}
+    raw = asyncio.get_running_loop().time() - asked_at
+    release = slot * max(1, math.ceil(raw / slot))
+    if stop is None:
+        await asyncio.sleep(release - raw)
+    else:
+        try:
+            await asyncio.wait_for(stop.wait(), release - raw)
+            raise SessionInterrupted
+        except TimeoutError:
+            pass
+    return {"raw_latency_s": round(raw, 6), "released_after_s": round(release, 6)}
 
 
 class SessionInterrupted(Exception):
@@ -143,5 +197,7 @@ async def _ask(agent: Agent, observation: Any, timeout: float,
     except TimeoutError:
         return Reply.failed(f"timeout after {timeout:g}s"), {}
     except Exception as err:  # any agent error forfeits the turn, never the run
-        return Reply.failed(f"{type(err).__name__}: {err}"[:500]), {}
-    return Reply(text=response.text), response.usage
+        # Provider errors may quote a request's key: it must not reach the event log.
+        return Reply.failed(redact(f"{type(err).__name__}: {err}")[:500]), {}
+    # Text that UTF-8 cannot carry (lone surrogates) would break the store and every export.
+    return Reply(text=None if response.text is None else scrub_text(response.text)), response.usage

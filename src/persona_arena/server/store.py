@@ -6,8 +6,10 @@ SQLite (WAL) under `transcripts/` by default; any SQLAlchemy URL via `--db` / `A
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -98,6 +100,11 @@ def database_url(db: str | None = None) -> str:
 class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self._queue: list[tuple[list[dict[str, Any]], asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+        # SQLite has one writer at a time; writers from several pooled connections would wait
+        # on its file lock in threads (busy timeouts). Taking turns here is much faster.
+        self._write_lock = asyncio.Lock() if engine.url.get_backend_name() == "sqlite" else None
 
     @classmethod
     async def open(cls, db: str | None = None) -> Store:
@@ -120,14 +127,24 @@ class Store:
         return cls(engine)
 
     async def close(self) -> None:
+        if self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)  # appends in flight finish before the engine goes
         await self.engine.dispose()
+
+    @contextlib.asynccontextmanager
+    async def _writing(self) -> AsyncIterator[None]:
+        if self._write_lock is None:
+            yield
+        else:
+            async with self._write_lock:
+                yield
 
     def _session(self) -> AsyncSession:
         return AsyncSession(self.engine, expire_on_commit=False)
 
     # -- writing ---------------------------------------------------------------------------
     async def ensure_run(self, run_id: str, meta: dict[str, Any] | None = None) -> None:
-        async with self._session() as s:
+        async with self._writing(), self._session() as s:
             if await s.get(RunRow, run_id) is None:
                 s.add(RunRow(id=run_id, created_at=datetime.now(timezone.utc), meta=meta or {}))
                 try:
@@ -142,14 +159,14 @@ class Store:
     async def start_session(self, session_id: str, *, run_id: str, game: str, seed: int,
                             config: dict[str, Any], players: dict[str, str],
                             job_key: str | None = None) -> None:
-        async with self._session() as s:
+        async with self._writing(), self._session() as s:
             s.add(SessionRow(id=session_id, run_id=run_id, job_key=job_key, game=game, seed=seed,
                              config=config, players=players, started_at=datetime.now(timezone.utc)))
             await s.commit()
 
     async def abandon_unfinished(self, run_id: str) -> int:
         """Marks a run's running/failed sessions abandoned (their events stay); returns how many."""
-        async with self._session() as s:
+        async with self._writing(), self._session() as s:
             result = await s.exec(
                 update(SessionRow).where(SessionRow.run_id == run_id,
                                          SessionRow.status.in_(("running", "failed")))
@@ -158,20 +175,73 @@ class Store:
         return result.rowcount or 0
 
     async def append(self, events: Sequence[Event]) -> None:
+        """Returns once the events are committed. Appends that arrive while a commit is in
+        flight are committed together in the next transaction (group commit): with many
+        concurrent games that turns hundreds of small transactions into a few large ones,
+        without weakening what a caller is promised."""
         if not events:
             return
-        async with self._session() as s:
-            s.add_all(EventRow.of(e) for e in events)
-            await s.commit()
+        rows = [{"session_id": e.session_id, "seq": e.seq, "run_id": e.run_id, "schema": e.schema_, "ts": e.ts,
+                 "type": e.type, "actor": e.actor, "visible_to": e.visible_to, "payload": e.payload} for e in events]
+        done = asyncio.get_running_loop().create_future()
+        self._queue.append((rows, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_queued())
+        await done
+
+    async def _write_queued(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue, []
+            try:
+                await self._insert([row for rows, _ in batch for row in rows])
+                outcomes: list[BaseException | None] = [None] * len(batch)
+            except Exception:
+                # One caller's bad rows (say, a duplicate seq) must not fail the others: retry alone.
+                outcomes = []
+                for rows, _ in batch:
+                    try:
+                        await self._insert(rows)
+                        outcomes.append(None)
+                    except Exception as err:
+                        outcomes.append(err)
+            for (_, done), error in zip(batch, outcomes):
+                if done.done():  # the caller was cancelled
+                    continue
+                if error is None:
+                    done.set_result(None)
+                else:
+                    done.set_exception(error)
+
+    async def _insert(self, rows: list[dict[str, Any]]) -> None:
+        # A Core bulk insert: the ORM's unit of work costs more than the write on the hot path.
+        async with self._writing(), self.engine.begin() as conn:
+            await conn.execute(EventRow.__table__.insert(), rows)
 
     async def finish_session(self, session_id: str, *, status: str, outcome: dict[str, Any] | None,
                              error: str | None = None) -> None:
-        async with self._session() as s:
+        async with self._writing(), self._session() as s:
             row = await s.get(SessionRow, session_id)
             assert row is not None, session_id
             row.status, row.outcome, row.error = status, outcome, error
             row.finished_at = datetime.now(timezone.utc)
             s.add(row)
+            await s.commit()
+
+    async def write_session(self, session: SessionRow, events: Sequence[Event], run_meta: dict[str, Any]) -> None:
+        """Writes a whole, already finished session (its row and every event) in one
+        transaction, so an importer never leaves half a game behind. Creates the run with
+        `run_meta` if needed; otherwise merges `run_meta["agents"]` into the run's agent ids."""
+        async with self._writing(), self._session() as s:
+            run = await s.get(RunRow, session.run_id)
+            if run is None:
+                s.add(RunRow(id=session.run_id, created_at=datetime.now(timezone.utc), meta=run_meta))
+            elif run_meta.get("agents"):
+                agents = {**run_meta["agents"], **(run.meta or {}).get("agents", {})}
+                run.meta = {**(run.meta or {}), "agents": agents}  # a new dict: JSON columns track assignment
+                s.add(run)
+            s.add(session)
+            await s.flush()  # the session row before the events that reference it
+            s.add_all(EventRow.of(e) for e in events)
             await s.commit()
 
     async def free_session_id(self, base: str) -> str:

@@ -144,7 +144,7 @@ class Negotiation:
             order.insert(0, state.proposer)
         state.queue = order
         return state.emit(EventDraft(type="round.started", visible_to=PUBLIC,
-                                     payload={"round": state.round, "order": order}))
+                                     payload={"round": state.round, "order": list(order)}))
 
     # -- turns -----------------------------------------------------------------------------
     def next_turn(self, state: NegotiationState) -> Observation | None:

@@ -1,0 +1,59 @@
+"""P1: scripted-agent turns per second of full games with persistence, against raw batched
+SQLite inserts of the same event rows (sqlite3 executemany, one transaction)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+
+from persona_arena.bench.figures import Figure
+from persona_arena.core.specs import AgentSpec
+
+
+async def measure_persistence(games: int) -> Figure:
+    from persona_arena.agents.registry import create_agent
+    from persona_arena.games.negotiation.config import NegotiationConfig
+    from persona_arena.games.negotiation.game import Negotiation
+    from persona_arena.server.runner import run_session
+    from persona_arena.server.store import Store
+
+    scripted = AgentSpec(model="scripted")
+    config = NegotiationConfig(parties=[{"agent": scripted, "persona": "honest"},
+                                        {"agent": scripted, "persona": "saboteur"},
+                                        {"agent": scripted, "persona": "cooperative"}],
+                               scenario="joint-project", rounds=4, end_on_deal=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = await Store.open(f"sqlite+aiosqlite:///{tmp}/bench.sqlite")
+        try:
+            started = time.perf_counter()
+            for seed in range(games):
+                await run_session(Negotiation(), config, seed, store=store, run_id="bench", agent_factory=create_agent)
+            elapsed = time.perf_counter() - started
+            events = [e for s in await store.sessions("bench") for e in await store.events(s.id)]
+        finally:
+            await store.close()
+        turns = sum(e.type == "agent.reply" for e in events)
+        rows = [(e.run_id, e.session_id, e.seq, e.ts.isoformat(), e.type, e.actor, json.dumps(e.visible_to),
+                 json.dumps(e.payload)) for e in events]
+        raw = _raw_insert_seconds(Path(tmp) / "raw.sqlite", rows)
+    return Figure.compare("P1", turns / elapsed, turns / raw, goal=0.5, unit="turns/s",
+                          games=games, turns=turns, events=len(rows),
+                          baseline_what="raw sqlite3 executemany of the same event rows, one transaction")
+
+
+def _raw_insert_seconds(path: Path, rows: list[tuple]) -> float:
+    connection = sqlite3.connect(path)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute("CREATE TABLE event (run_id TEXT, session_id TEXT, seq INTEGER, ts TEXT, type TEXT, "
+                           "actor TEXT, visible_to TEXT, payload TEXT, PRIMARY KEY (session_id, seq))")
+        started = time.perf_counter()
+        with connection:
+            connection.executemany("INSERT INTO event VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        return time.perf_counter() - started
+    finally:
+        connection.close()
