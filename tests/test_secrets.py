@@ -5,7 +5,6 @@ import json
 import subprocess
 import sys
 
-
 from persona_arena.bench.fake_openai import FakeOpenAI
 from persona_arena.core.secrets import MASK, redact, secret_values
 

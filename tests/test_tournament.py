@@ -170,6 +170,76 @@ def test_sigkill_at_random_moments_then_resume_loses_and_duplicates_nothing(tmp_
     assert report["games"]["finished"] == planned
 
 
+NEGOTIATION_200 = """
+name = "chaos-200"
+game = "negotiation"
+seeds = 100
+concurrency = 8
+[game_options]
+scenario = "joint-project"
+personas = [["honest", "saboteur", "cooperative"]]
+conditions = ["monitored", "unmonitored"]
+rounds = 8
+end_on_deal = false
+[[agents]]
+id = "a"
+model = "scripted"
+[[agents]]
+id = "b"
+model = "scripted;seed=7"
+[[agents]]
+id = "c"
+model = "eliza"
+"""
+
+
+@pytest.mark.slow
+def test_ten_sigkill_trials_on_a_200_game_tournament(tmp_path):
+    """The reliability suite's chaos figure: 10 kills at random moments, then a resume; the
+    run ends with exactly 200 finished games, none lost, none duplicated, all gapless."""
+    path = write(tmp_path, NEGOTIATION_200)
+    planned = len(plan(load_tournament(path)))
+    assert planned == 200
+    rng = random.Random(99)
+    db = tmp_path / "transcripts" / "arena.db"
+
+    def finished() -> int:
+        if not db.exists():
+            return 0
+        con = sqlite3.connect(db, timeout=30)
+        try:
+            return con.execute("select count(*) from sessions where status = 'finished'").fetchone()[0]
+        except sqlite3.OperationalError:  # the schema is not there yet
+            return 0
+        finally:
+            con.close()
+
+    killed = 0
+    for _ in range(10):
+        # Kill at a random moment *inside* the run: after a random number of new games have
+        # finished in this trial (and a random fraction of a second more).
+        before, target = finished(), rng.randint(2, 15)
+        proc = subprocess.Popen([sys.executable, "-m", "persona_arena", "tournament", "run", str(path)],
+                                cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and finished() < before + target and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(rng.uniform(0, 0.3))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            killed += 1
+        proc.wait()
+    assert killed == 10, f"only {killed} of 10 trials were killed while running"
+    con = sqlite3.connect(tmp_path / "transcripts" / "arena.db")
+    statuses = Counter(status for (status,) in con.execute("select status from sessions"))
+    con.close()
+    # the kills landed mid-run: some games finished, some were cut off, work was left to resume
+    assert 0 < statuses["finished"] < planned and statuses["running"] + statuses["abandoned"] > 0, statuses
+    final = arena("tournament", "run", str(path), cwd=tmp_path)
+    assert final.returncode == 0, final.stderr
+    check_database(tmp_path / "transcripts" / "arena.db", load_tournament(path).run_id(), planned)
+
+
 def test_ctrl_c_stops_cleanly_and_resumes(tmp_path):
     path = write(tmp_path, SCRIPTED_TOURNAMENT.format(n=300, seeds=100))
     # A shell or CI runner may start us with SIGINT ignored, which children inherit: a terminal's
