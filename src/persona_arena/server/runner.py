@@ -66,13 +66,33 @@ class _Log:
         self.publish = publish
         self.seq = 0
         self.written: list[Event] = []  # what the store has committed, in order (for the export)
+        self.pending: list[asyncio.Future[None]] = []  # appends queued without waiting
 
-    async def append(self, drafts: list[EventDraft]) -> None:
+    def _stamp(self, drafts: list[EventDraft]) -> list[Event]:
         events = []
         for draft in drafts:
             events.append(Event.stamp(draft, run_id=self.run_id, session_id=self.session_id, seq=self.seq))
             self.seq += 1
+        return events
+
+    async def append(self, drafts: list[EventDraft]) -> None:
+        """Appends and waits until committed (and everything queued before it)."""
+        events = self._stamp(drafts)
         await self.store.append(events)
+        self._committed(events)
+        for pending in self.pending:  # committed before these, in queue order; a failure ends the game
+            pending.result()
+        self.pending.clear()
+
+    def append_soon(self, drafts: list[EventDraft]) -> None:
+        """Appends without waiting for the commit (the next `append` waits for both): used
+        for the turn marker, so a turn costs one commit wait instead of two."""
+        events = self._stamp(drafts)
+        future = self.store.append_soon(events)
+        self.pending.append(future)
+        future.add_done_callback(lambda f: None if f.cancelled() or f.exception() else self._committed(events))
+
+    def _committed(self, events: list[Event]) -> None:
         self.written += events
         if self.publish is not None and events:
             try:
@@ -120,7 +140,7 @@ async def run_session(
                 break
             player = observation.player
             # Logged before the call: a turn in progress is visible, and ts gives the latency.
-            await events.append([EventDraft(type="turn.request", visible_to=[], payload={
+            events.append_soon([EventDraft(type="turn.request", visible_to=[], payload={
                 "player": player, "turn": observation.turn, "turn_number": observation.turn_number})])
             if stop is not None and stop.is_set():
                 raise SessionInterrupted

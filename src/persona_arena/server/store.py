@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import JSON, Column, DateTime, Index, event, func, text, update
+from sqlalchemy import JSON, Column, DateTime, Index, bindparam, event, func, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import Field, SQLModel, select
@@ -97,10 +98,24 @@ def database_url(db: str | None = None) -> str:
     return url
 
 
+WriteKind = Literal["start", "events", "finish"]
+
+# Events are most of what is written. On SQLite they go in as plain tuples, serialised the way
+# SQLAlchemy's JSON and DateTime types store them (and read them back).
+_SQLITE_INSERT_EVENTS = ("INSERT INTO events (session_id, seq, run_id, schema, ts, type, actor, visible_to, payload) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+def _sqlite_event_row(row: dict[str, Any]) -> tuple:
+    ts = row["ts"].astimezone(timezone.utc).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    return (row["session_id"], row["seq"], row["run_id"], row["schema"], ts, row["type"], row["actor"],
+            json.dumps(row["visible_to"]), json.dumps(row["payload"]))
+
+
 class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._queue: list[tuple[list[dict[str, Any]], asyncio.Future[None]]] = []
+        self._queue: list[tuple[WriteKind, Any, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
         # SQLite has one writer at a time; writers from several pooled connections would wait
         # on its file lock in threads (busy timeouts). Taking turns here is much faster.
@@ -144,6 +159,8 @@ class Store:
 
     # -- writing ---------------------------------------------------------------------------
     async def ensure_run(self, run_id: str, meta: dict[str, Any] | None = None) -> None:
+        if await self.run(run_id) is not None:  # the usual case: a read, no write turn needed
+            return
         async with self._writing(), self._session() as s:
             if await s.get(RunRow, run_id) is None:
                 s.add(RunRow(id=run_id, created_at=datetime.now(timezone.utc), meta=meta or {}))
@@ -159,10 +176,10 @@ class Store:
     async def start_session(self, session_id: str, *, run_id: str, game: str, seed: int,
                             config: dict[str, Any], players: dict[str, str],
                             job_key: str | None = None) -> None:
-        async with self._writing(), self._session() as s:
-            s.add(SessionRow(id=session_id, run_id=run_id, job_key=job_key, game=game, seed=seed,
-                             config=config, players=players, started_at=datetime.now(timezone.utc)))
-            await s.commit()
+        await self._submit("start", {
+            "id": session_id, "run_id": run_id, "job_key": job_key, "game": game, "seed": seed,
+            "status": "running", "config": config, "players": players, "outcome": None, "error": None,
+            "started_at": datetime.now(timezone.utc), "finished_at": None})
 
     async def abandon_unfinished(self, run_id: str) -> int:
         """Marks a run's running/failed sessions abandoned (their events stay); returns how many."""
@@ -175,36 +192,55 @@ class Store:
         return result.rowcount or 0
 
     async def append(self, events: Sequence[Event]) -> None:
-        """Returns once the events are committed. Appends that arrive while a commit is in
-        flight are committed together in the next transaction (group commit): with many
-        concurrent games that turns hundreds of small transactions into a few large ones,
-        without weakening what a caller is promised."""
-        if not events:
-            return
-        rows = [{"session_id": e.session_id, "seq": e.seq, "run_id": e.run_id, "schema": e.schema_, "ts": e.ts,
-                 "type": e.type, "actor": e.actor, "visible_to": e.visible_to, "payload": e.payload} for e in events]
+        """Returns once the events are committed."""
+        if events:
+            await self.append_soon(events)
+
+    def append_soon(self, events: Sequence[Event]) -> asyncio.Future[None]:
+        """Queues the events and returns a future that is done once they are committed.
+        Writes are committed in the order they were queued, so awaiting a later append of
+        the same session implies this one is committed too (unless it failed: check it)."""
+        return self._enqueue("events", [
+            {"session_id": e.session_id, "seq": e.seq, "run_id": e.run_id, "schema": e.schema_, "ts": e.ts,
+             "type": e.type, "actor": e.actor, "visible_to": e.visible_to, "payload": e.payload} for e in events])
+
+    async def finish_session(self, session_id: str, *, status: str, outcome: dict[str, Any] | None,
+                             error: str | None = None) -> None:
+        await self._submit("finish", {"key_id": session_id, "status": status, "outcome": outcome, "error": error,
+                                      "finished_at": datetime.now(timezone.utc)})
+
+    # -- group commit ----------------------------------------------------------------------
+    # The hot writes (session starts, events, session ends) are queued and committed together:
+    # whatever arrives while a transaction is in flight goes into the next one, as one bulk
+    # statement per kind (each statement is a round trip to the database's thread). With many
+    # concurrent games that turns thousands of small transactions into a few large ones, and
+    # each caller still returns only once its own write is committed.
+    async def _submit(self, kind: WriteKind, rows: Any) -> None:
+        await self._enqueue(kind, rows)
+
+    def _enqueue(self, kind: WriteKind, rows: Any) -> asyncio.Future[None]:
         done = asyncio.get_running_loop().create_future()
-        self._queue.append((rows, done))
+        self._queue.append((kind, rows, done))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_queued())
-        await done
+        return done
 
     async def _write_queued(self) -> None:
         while self._queue:
             batch, self._queue = self._queue, []
             try:
-                await self._insert([row for rows, _ in batch for row in rows])
+                await self._transaction([(kind, rows) for kind, rows, _ in batch])
                 outcomes: list[BaseException | None] = [None] * len(batch)
             except Exception:
-                # One caller's bad rows (say, a duplicate seq) must not fail the others: retry alone.
+                # One caller's bad write (say, a duplicate seq) must not fail the others: retry alone.
                 outcomes = []
-                for rows, _ in batch:
+                for kind, rows, _ in batch:
                     try:
-                        await self._insert(rows)
+                        await self._transaction([(kind, rows)])
                         outcomes.append(None)
                     except Exception as err:
                         outcomes.append(err)
-            for (_, done), error in zip(batch, outcomes):
+            for (_, _, done), error in zip(batch, outcomes):
                 if done.done():  # the caller was cancelled
                     continue
                 if error is None:
@@ -212,20 +248,26 @@ class Store:
                 else:
                     done.set_exception(error)
 
-    async def _insert(self, rows: list[dict[str, Any]]) -> None:
-        # A Core bulk insert: the ORM's unit of work costs more than the write on the hot path.
+    async def _transaction(self, writes: list[tuple[WriteKind, Any]]) -> None:
+        starts = [rows for kind, rows in writes if kind == "start"]
+        events = [row for kind, rows in writes if kind == "events" for row in rows]
+        finishes = [rows for kind, rows in writes if kind == "finish"]
         async with self._writing(), self.engine.begin() as conn:
-            await conn.execute(EventRow.__table__.insert(), rows)
-
-    async def finish_session(self, session_id: str, *, status: str, outcome: dict[str, Any] | None,
-                             error: str | None = None) -> None:
-        async with self._writing(), self._session() as s:
-            row = await s.get(SessionRow, session_id)
-            assert row is not None, session_id
-            row.status, row.outcome, row.error = status, outcome, error
-            row.finished_at = datetime.now(timezone.utc)
-            s.add(row)
-            await s.commit()
+            # sessions before their events (foreign key), ends after them
+            if starts:
+                await conn.execute(SessionRow.__table__.insert(), starts)
+            if events and self._write_lock is not None:  # SQLite: skip SQLAlchemy's per-row binding
+                await conn.exec_driver_sql(_SQLITE_INSERT_EVENTS, [_sqlite_event_row(r) for r in events])
+            elif events:
+                await conn.execute(EventRow.__table__.insert(), events)
+            if finishes:
+                table = SessionRow.__table__
+                result = await conn.execute(
+                    update(table).where(table.c.id == bindparam("key_id"))
+                    .values(status=bindparam("status"), outcome=bindparam("outcome"), error=bindparam("error"),
+                            finished_at=bindparam("finished_at")), finishes)
+                if len(finishes) == 1 and result.rowcount != 1:
+                    raise LookupError(f"no session {finishes[0]['key_id']!r} to finish")
 
     async def write_session(self, session: SessionRow, events: Sequence[Event], run_meta: dict[str, Any]) -> None:
         """Writes a whole, already finished session (its row and every event) in one
