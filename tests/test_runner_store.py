@@ -104,3 +104,26 @@ async def test_concurrent_sessions_of_a_new_run_share_it(store):
         for seed in range(6)))
     assert {r.status for r in results} == {"finished"}
     assert (await store.runs())[0]["sessions"] == 6
+
+
+async def test_usage_by_run_sums_every_agent_reply(store):
+    from persona_arena.core.specs import AgentSpec
+
+    class Paid(ListAgent):
+        async def act(self, observation):
+            response = await super().act(observation)
+            response.usage.update(prompt_tokens=10, completion_tokens=5, cost_usd=0.001)
+            return response
+
+    judge = AgentSpec.parse("scripted;seed=1")
+    paid = lambda spec, seed: Paid(spec, ["Hello there."]) if spec.canonical() == "eliza" else create_agent(spec, seed)
+    cfg = ReverseTuringConfig(judge=judge, foils=[AgentSpec(model="eliza")], rounds=1)
+    results = [await run_session(ReverseTuring(), cfg, seed, store=store, run_id="paid", agent_factory=paid)
+               for seed in range(3)]
+    answers = 0
+    for r in results:
+        answers += sum(1 for e in await store.events(r.session_id)
+                       if e.type == "agent.reply" and e.payload["usage"].get("cost_usd"))
+    usage = (await store.usage_by_run())["paid"]
+    assert answers > 0
+    assert usage["tokens"] == 15 * answers and abs(usage["cost_usd"] - 0.001 * answers) < 1e-9

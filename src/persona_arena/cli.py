@@ -169,16 +169,19 @@ async def _runs(db: str | None) -> None:
     store = await Store.open(db)
     try:
         rows = await store.runs()
+        usage = await store.usage_by_run()
     finally:
         await store.close()
-    table = Table("created", "games done/planned", "sessions by status")
+    table = Table("created", "games done/planned", "sessions by status", "tokens", "cost")
     table.columns.insert(0, Column("run", no_wrap=True))
     for r in rows:
         created = r["created_at"].strftime("%Y-%m-%d %H:%M:%S") if r["created_at"] else "-"
         done = r["status"].get("finished", 0)
         planned = r["meta"].get("planned", done)
+        spent = usage.get(r["id"], {"tokens": 0, "cost_usd": 0.0})
         table.add_row(r["id"], created, f"{done}/{planned}",
-                      ", ".join(f"{k} {v}" for k, v in sorted(r["status"].items())))
+                      ", ".join(f"{k} {v}" for k, v in sorted(r["status"].items())),
+                      f"{int(spent['tokens']):,}", f"${spent['cost_usd']:.4f}")
     console.print(table)
 
 

@@ -315,6 +315,22 @@ class Store:
         return [{"id": run.id, "created_at": _utc(run.created_at), "sessions": n,
                  "status": by_status.get(run.id, {}), "meta": run.meta} for run, n in rows]
 
+    async def usage_by_run(self) -> dict[str, dict[str, float]]:
+        """Tokens and cost per run, summed over its agent replies (all sessions, any status:
+        what was spent, including on games that were later replayed)."""
+        totals: dict[str, dict[str, float]] = {}
+        async with self._session() as s:
+            result = await s.exec(select(EventRow.run_id, EventRow.payload).where(EventRow.type == "agent.reply"))
+            for run_id, payload in result:
+                usage = (payload or {}).get("usage") or {}
+                row = totals.setdefault(run_id, {"tokens": 0, "cost_usd": 0.0})
+                for key in ("prompt_tokens", "completion_tokens"):
+                    if isinstance(usage.get(key), (int, float)):
+                        row["tokens"] += usage[key]
+                if isinstance(usage.get("cost_usd"), (int, float)):
+                    row["cost_usd"] += usage["cost_usd"]
+        return totals
+
     async def sessions(self, run_id: str) -> list[SessionRow]:
         async with self._session() as s:
             rows = (await s.exec(select(SessionRow).where(SessionRow.run_id == run_id)
