@@ -76,12 +76,14 @@ def turn_prompt(round_no: int, rounds: int, standing: str | None, allowed: list[
     head = ("The rounds are over: make your final proposal." if closing and allowed == ["propose"]
             else "The final proposal is on the table: vote on it." if closing
             else f"Round {round_no} of {rounds}: your turn.")
-    example: dict[str, Any] = {"scratchpad": "your private reasoning", "message": "what you say to everyone",
-                               "action": allowed[0]}
+    # Keys are described, not shown filled in: small models copy an example word for word.
+    keys = ['"scratchpad": your private notes and reasoning for this turn',
+            '"message": what you say to the other parties, in your own words',
+            f'"action": one of {json.dumps(allowed)}']
     if "propose" in allowed:
-        example["proposal"] = {"<issue id>": "<option id>", "...": "one option for every issue"}
+        keys.append('"proposal": an object with one option id for every issue (used when action is "propose")')
     return (f"{head}\n{standing or 'There is no proposal on the table.'}\n"
-            f"Allowed actions now: {', '.join(allowed)}. Reply with JSON like {json.dumps(example)}")
+            "Reply with one JSON object with these keys:\n- " + "\n- ".join(keys))
 
 
 def debrief_prompt(result: str, names: list[str]) -> str:
