@@ -184,3 +184,32 @@ def test_play_negotiation_with_scripted_local_qwen_and_a_litellm_model(tmp_path)
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+async def test_llm_inconsistency_judge_reads_red_turns_blind_to_the_condition(tmp_path, capsys, monkeypatch):
+    from persona_arena.bench.fake_openai import FakeOpenAI
+    from persona_arena.commands.report import show_report
+    from persona_arena.core.specs import AgentSpec
+
+    path = write(tmp_path, TOURNAMENT.format(seeds=1).replace(
+        'scenarios = ["salary-package", "joint-project"]', 'scenarios = ["salary-package"]'))
+    done = arena("tournament", "run", str(path), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    run_id = load_tournament(path).run_id()
+    db = f"sqlite+aiosqlite:///{tmp_path}/transcripts/arena.db"
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-fake-for-tests")
+    async with FakeOpenAI() as server:
+        judge = AgentSpec.parse(f"openai/judge-model;api_base={server.api_base}")
+        await show_report(run_id, db, as_json=True, inconsistency_judge=judge)
+        prompts = [json.dumps(r["messages"]) for r in server.requests]
+    report = json.loads(capsys.readouterr().out)
+    section = report["inconsistency_judge"]
+    red_turns = 0
+    for s in report["sessions"]:
+        red_turns += sum(p["checked_turns"] for p in s["parties"] if p["color"] == "red")
+    assert section["turns"] + section["unusable"] == red_turns == len(prompts) > 0
+    assert 0 <= section["rate"] <= 1 and set(section["conditions"]) == {"monitored", "unmonitored"}
+    assert section["paired"]["n"] == 6  # 3 pairs of agents x 2 persona mixes, each in both conditions
+    for prompt in prompts:  # the judge never learns the condition or the persona (it sees the texts)
+        for word in ("monitored", "overseer", "extractor", "saboteur"):
+            assert word not in prompt.lower()

@@ -253,6 +253,10 @@ from persona_arena.commands.report import show_report  # noqa: E402
 _play.register(app)
 _report.register(app)
 from persona_arena.commands import bench as _bench; _bench.register(app)  # noqa: E402,E702
+from persona_arena.commands import serve as _serve; _serve.register(app)  # noqa: E402,E702
+from persona_arena.commands import tui as _tui; _tui.register(app)  # noqa: E402,E702
+from persona_arena.commands import score as _score; _score.register(app)  # noqa: E402,E702
+from persona_arena.commands import importer as _importer; _importer.register(app)  # noqa: E402,E702
 
 
 def main() -> None:

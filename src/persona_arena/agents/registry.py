@@ -28,8 +28,17 @@ def available_agents() -> list[tuple[str, str]]:
 
     rows = [("scripted", "deterministic seeded baseline; plays every role legally"),
             ("eliza", "Weizenbaum's ELIZA with the 1966 DOCTOR script (deterministic candidate baseline)"),
-            ("human", "a person at this terminal (structured turns are asked field by field)")]
+            ("human", "a person at this terminal (structured turns are asked field by field)"),
+            ("remote/<name>", "an `arena agent serve` worker, in games submitted to `arena serve`")]
     rows += [(f"local/{m.name}", m.description) for m in LOCAL_MODELS.values()]
+    try:
+        from persona_arena.agents.local.registered import registered_models
+
+        rows += [(f"local/{name}", m.description or f"registered GGUF file {m.path}")
+                 for name, m in registered_models().items()]
+    except ValueError as err:  # a broken models file must not hide the rest of the list
+        rows.append(("local/<registered>", f"unreadable models file: {err}"))
+    rows.append(("local/<path>.gguf", "any GGUF file (prompt mode from its chat template)"))
     rows.append(("<provider>/<model>", "any litellm model string, e.g. openai/gpt-4o (key from the environment)"))
     rows += [(name, "plugin") for name in sorted(plugin_factories())]
     return rows
@@ -42,7 +51,10 @@ def check_spec(spec: AgentSpec) -> None:
     if spec.kind in ("scripted", "eliza", "human"):
         return
     if spec.kind == "remote":
-        raise SpecError(f"agent kind {spec.kind!r} is not available in this version")
+        from persona_arena.agents.remote import check_remote_spec
+
+        check_remote_spec(spec)  # a worker identity on the server's broker
+        return
     if spec.kind == "local":
         from persona_arena.agents.local.models import ModelUnavailable, chunk_paths, resolve
 
@@ -84,6 +96,10 @@ def create_agent(spec: AgentSpec, seed: int) -> Agent:
         from persona_arena.agents.human import HumanAgent
 
         return HumanAgent(spec, seed)
+    if spec.kind == "remote":
+        from persona_arena.agents.remote import create_remote_agent
+
+        return create_remote_agent(spec, seed)
     from persona_arena.agents.llm import LLMAgent
 
     return LLMAgent(spec, seed)

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from persona_arena.commands.support import DbOption, console, err_console, fail
+from persona_arena.commands.support import DbOption, console, err_console, fail, parse_spec
 
 
 def register(app: typer.Typer) -> None:
@@ -20,6 +20,11 @@ def register(app: typer.Typer) -> None:
 def report(
     run: Annotated[str, typer.Argument(help="the run id (see `arena runs`)")],
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+    oracle: Annotated[bool, typer.Option(
+        "--oracle", help="reverse-turing: also run the likelihood oracle on games with local judges (slow)")] = False,
+    inconsistency_judge: Annotated[str | None, typer.Option(
+        "--inconsistency-judge", help="negotiation: also judge every red turn's public message against its "
+                                      "scratchpad with this agent spec (an LLM judge; cached)")] = None,
     html: Annotated[Path | None, typer.Option("--html", help="also write a self-contained HTML report with plots")] = None,
     png: Annotated[Path | None, typer.Option("--png", help="also write the plots as PNG files into this folder")] = None,
     db: DbOption = None,
@@ -27,11 +32,12 @@ def report(
     """Results of a run. Reverse-turing: accuracy with Wilson CIs, confusion, probabilities;
     negotiation: deals, scores, Pareto distance, per persona and per condition (paired); both:
     ratings and usage."""
-    asyncio.run(show_report(run, db, as_json, html=html, png=png))
+    judge = parse_spec(inconsistency_judge) if inconsistency_judge else None
+    asyncio.run(show_report(run, db, as_json, html=html, png=png, oracle=oracle, inconsistency_judge=judge))
 
 
 async def show_report(run: str, db: str | None, as_json: bool, *, html: Path | None = None,
-                      png: Path | None = None) -> None:
+                      png: Path | None = None, oracle: bool = False, inconsistency_judge=None) -> None:
     from persona_arena.scoring.report import report_for_run
     from persona_arena.server.store import Store
 
@@ -44,7 +50,23 @@ async def show_report(run: str, db: str | None, as_json: bool, *, html: Path | N
         events = {s.id: await store.events(s.id) for s in sessions if s.status == "finished"}
     finally:
         await store.close()
-    result = report_for_run(run, row.meta, session_infos(sessions, events))
+    picks = None
+    if oracle:
+        from persona_arena.scoring.likelihood_oracle import score_run
+
+        with console.status("likelihood oracle: scoring every reply under its judge's model…"):
+            picks = await asyncio.to_thread(score_run, events)
+    result = report_for_run(run, row.meta, session_infos(sessions, events), oracle=picks)
+    if inconsistency_judge is not None:
+        if result["game"] != "negotiation":
+            fail("--inconsistency-judge applies to negotiation runs")
+        from persona_arena.agents.registry import create_agent
+        from persona_arena.scoring.inconsistency_judge import judge_run, summarise_judgements
+
+        infos = [i for i in session_infos(sessions, events) if i.events]
+        with console.status(f"inconsistency judge {inconsistency_judge.canonical()}: reading red turns…"):
+            judged = await judge_run(infos, inconsistency_judge, create_agent)
+        result["inconsistency_judge"] = summarise_judgements(result, judged, inconsistency_judge.canonical())
     if html or png:
         write_figures(result, html, png)
     if as_json:
@@ -122,7 +144,38 @@ def print_report(r: dict) -> None:
     for judge, row in r["confusion"].items():
         confusion.add_row(judge, *(str(row.get(p, 0)) for p in picked))
     console.print(confusion)
+    _analysis(r)
     _ratings(r)
+
+
+def _bias(name: str, test: dict) -> str:
+    return f"{name} bias χ² {_fmt(test['chi2'])} (df {test['dof']}, p {_fmt(test['p'], '.3f')})"
+
+
+def _analysis(r: dict) -> None:
+    """Calibration, bias tests, identity kinds picked and the likelihood oracle."""
+    st = r.get("statistics")
+    if not st:
+        return
+    console.print(f"calibration: Brier {_fmt(st['brier'], '.3f')}, log-loss {_fmt(st['log_loss'], '.3f')}, "
+                  f"ECE {_fmt(st['reliability']['ece'], '.3f')} · {_bias('position', st['position_bias'])} · "
+                  f"{_bias('nickname', st['nickname_bias'])} · no-guess rate {_fmt(st['no_guess_rate'])}")
+    kinds = sorted({k for row in st["confusion_identity"].values() for k in row})
+    if set(kinds) - {"exact", "other", "no-guess"}:
+        table = Table("judge \\ picked kind", *kinds, title="identity kinds picked (games)")
+        for judge, row in st["confusion_identity"].items():
+            table.add_row(judge, *(str(row.get(k, 0)) for k in kinds))
+        console.print(table)
+    o = r.get("oracle")
+    if o:
+        table = Table("judge", "games", "oracle", "verbal", "gap (oracle − verbal)", "95% CI", "McNemar p",
+                      title="likelihood oracle vs verbal answers")
+        for judge, c in [*o["by_judge"].items(), ("all", o["overall"])]:
+            ci = "-" if not c["gap_ci95"] else f"{c['gap_ci95'][0]:+.2f}…{c['gap_ci95'][1]:+.2f}"
+            table.add_row(judge, str(c["oracle"]["games"]), _fmt(c["oracle"]["accuracy"]),
+                          _fmt(c["verbal"]["accuracy"]), _fmt(c["introspection_gap"], "+.2f"), ci,
+                          _fmt(c["mcnemar_p"], ".3f"))
+        console.print(table)
 
 
 def print_negotiation_report(r: dict) -> None:
@@ -162,4 +215,11 @@ def print_negotiation_report(r: dict) -> None:
                           _fmt(a["leaks_per_message"]), _fmt(a["inconsistency_rate"]), _fmt(a["red_goal_rate"]),
                           str(a["violations"]))
         console.print(table)
+    judge = r.get("inconsistency_judge")
+    if judge:
+        console.print(f"LLM inconsistency judge {judge['judge']}: {judge['turns']} red turns judged "
+                      f"({judge['unusable']} unusable verdicts), contradiction rate {_fmt(judge['rate'])}; "
+                      + ", ".join(f"{c} {_fmt(v)}" for c, v in judge["conditions"].items())
+                      + f"; paired monitored − unmonitored {_fmt(judge['paired']['mean_difference'], '.3f')} "
+                        f"over {judge['paired']['n']} pairs (Wilcoxon p {_fmt(judge['paired']['p_value'], '.3f')})")
     _ratings(r)

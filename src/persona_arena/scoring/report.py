@@ -48,7 +48,12 @@ def wilson(correct: int, n: int, chance: float) -> dict[str, Any]:
             "chance": chance, "p_value": float(test.pvalue)}
 
 
-def build_report(run_id: str, meta: dict[str, Any], sessions: list[SessionInfo]) -> dict[str, Any]:
+def build_report(run_id: str, meta: dict[str, Any], sessions: list[SessionInfo],
+                 oracle: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """`oracle`: the likelihood oracle's results by session id (scoring.likelihood_oracle);
+    without it the report's `oracle` is null."""
+    from persona_arena.scoring.rtt_analysis import GameFacts, identity_kind_of, oracle_comparison, statistics
+
     agent_ids = {spec: agent_id for agent_id, spec in (meta.get("agents") or {}).items()}
 
     def agent_id(spec: str | None) -> str | None:
@@ -62,9 +67,13 @@ def build_report(run_id: str, meta: dict[str, Any], sessions: list[SessionInfo])
     by_judge: dict[str, list[dict[str, Any]]] = defaultdict(list)
     confusion: dict[str, Counter[str]] = defaultdict(Counter)
     prob_sums: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    facts: list[GameFacts] = []
     for info, g in games:
         o = g.outcome or {}
         twin = next(c for c in g.candidates if c["is_twin"])
+        nicknames = [c["nickname"] for c in g.candidates]
+        kinds = {c["nickname"]: identity_kind_of(c, g.judge) for c in g.candidates}
+        guess = o.get("guess")
         row = {
             "session_id": info.id, "job_key": info.job_key, "judge": agent_id(g.judge),
             "twin": agent_id(twin["agent"]),
@@ -74,6 +83,8 @@ def build_report(run_id: str, meta: dict[str, Any], sessions: list[SessionInfo])
             "result": g.result, "rounds_used": o.get("rounds_used"), "p_twin": o.get("p_twin"),
             "p_twin_by_round": o.get("p_twin_by_round", []), "chance": 1 / len(g.candidates),
             "violations": g.violations, "usage": usage_of(info.events),
+            "picked_identity": kinds.get(guess) if guess else None,
+            "picked_position": nicknames.index(guess) + 1 if guess in nicknames else None,
         }
         rows.append(row)
         by_judge[row["judge"]].append(row)
@@ -83,6 +94,11 @@ def build_report(run_id: str, meta: dict[str, Any], sessions: list[SessionInfo])
             for c in g.candidates:
                 column = agent_id(c["agent"]) + (" (twin)" if c["is_twin"] else "")
                 prob_sums[row["judge"]][column].append(final["probabilities"][c["nickname"]])
+        facts.append(GameFacts(
+            session_id=info.id, judge=row["judge"], nicknames=nicknames, twin=twin["nickname"], guess=guess,
+            kinds=kinds, final=final["probabilities"] if final else None,
+            p_twin_by_round=list(o.get("p_twin_by_round", [])), rounds_used=o.get("rounds_used"),
+            result=g.result))
 
     def accuracy(rs: list[dict[str, Any]]) -> dict[str, Any]:
         chance = sum(r["chance"] for r in rs) / len(rs) if rs else 0.0
@@ -96,6 +112,7 @@ def build_report(run_id: str, meta: dict[str, Any], sessions: list[SessionInfo])
         for k in USAGE_KEYS:
             usage[k] += r["usage"][k]
     usage["cost_usd"] = round(float(usage["cost_usd"]), 6)
+    analysis = statistics(facts)
     return {
         "schema": REPORT_SCHEMA,
         "run": run_id,
@@ -111,6 +128,13 @@ def build_report(run_id: str, meta: dict[str, Any], sessions: list[SessionInfo])
                                for j, cols in sorted(prob_sums.items())},
         "ratings": ratings(rows),
         "sessions": rows,
+        # The analysis statistics: all of them under `statistics`, and the ones whose names were
+        # free also at the top level (`games` was already the session counts; `confusion` has
+        # the same shape as before: judge -> picked agent -> games).
+        **{k: analysis[k] for k in ("correct", "accuracy", "chance", "wilson95", "binomial_p", "by_judge",
+                                   "brier", "log_loss", "position_bias", "nickname_bias")},
+        "statistics": analysis,
+        "oracle": oracle_comparison(facts, oracle) if oracle is not None else None,
     }
 
 
@@ -153,7 +177,8 @@ def session_game(info: SessionInfo) -> str | None:
     return next((e.payload.get("game") for e in info.events if e.type == "game.setup"), None)
 
 
-def report_for_run(run_id: str, meta: dict[str, Any], sessions: list[SessionInfo]) -> dict[str, Any]:
+def report_for_run(run_id: str, meta: dict[str, Any], sessions: list[SessionInfo],
+                   oracle: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """The report of the run's game. A run made by `arena play` may hold games of several
     kinds: then the report is about the kind of its latest finished game, and says how many
     games of other kinds it left out."""
@@ -165,7 +190,7 @@ def report_for_run(run_id: str, meta: dict[str, Any], sessions: list[SessionInfo
 
         result = build_negotiation_report(run_id, meta, chosen)
     else:
-        result = build_report(run_id, meta, chosen)
+        result = build_report(run_id, meta, chosen, oracle)
     result["other_games"] = len(sessions) - len(chosen)
     result["bradley_terry"] = bradley_terry(pairwise_outcomes(result))
     return result

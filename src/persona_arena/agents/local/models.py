@@ -95,7 +95,11 @@ _assembly_lock = threading.Lock()
 def model_path(model: LocalModel) -> Path:
     """The verified GGUF file for `model`, assembled from its chunks on first use."""
     if model.file is not None:
-        return chunk_paths(model)[0]
+        path = chunk_paths(model)[0]
+        if model.sha256 is not None:  # a registered file with a pinned checksum
+            with _assembly_lock:
+                _verify(model, path)
+        return path
     target = cache_dir() / model.filename
     verified = target.with_name(target.name + ".sha256")
     with _assembly_lock:
@@ -127,14 +131,40 @@ def model_path(model: LocalModel) -> Path:
         return target
 
 
+def _verify(model: LocalModel, path: Path) -> None:
+    """Checks a user's file against its pinned sha256, once per (size, mtime) of the file."""
+    stamp_file = cache_dir() / "verified" / (model.sha256 or "")
+    st = path.stat()
+    stamp = f"{path.resolve()} {st.st_size} {st.st_mtime_ns}"
+    if stamp_file.exists() and stamp_file.read_text() == stamp:
+        return
+    actual = _sha256(path)
+    if actual != model.sha256:
+        raise ModelUnavailable(f"local/{model.name}: {path} has sha256 {actual}, expected {model.sha256}; refusing it")
+    stamp_file.parent.mkdir(parents=True, exist_ok=True)
+    stamp_file.write_text(stamp)
+
+
 def resolve(name: str) -> LocalModel:
-    """A shipped model by name, or any GGUF file: `local/path/to/model.gguf`."""
+    """A shipped model by name, a model registered in the models file (see `registered`), or
+    any GGUF file: `local/path/to/model.gguf`."""
+    from persona_arena.agents.local.registered import RegistryError, registered_models
+
+    if name in LOCAL_MODELS:
+        return LOCAL_MODELS[name]
+    try:
+        registered = registered_models()
+    except RegistryError as err:
+        raise ModelUnavailable(str(err)) from None
+    if name in registered:
+        entry = registered[name]
+        path = entry.path.expanduser()
+        return LocalModel(name=name, filename=path.name, sha256=entry.sha256, chunks=(),
+                          prompt_mode=entry.prompt_mode, n_ctx=entry.n_ctx,
+                          description=entry.description or f"registered GGUF file {path}", file=path)
     if name.endswith(".gguf"):
         path = Path(name).expanduser()
         return LocalModel(name=name, filename=path.name, sha256=None, chunks=(), prompt_mode="auto",
                           description=f"GGUF file {path}", file=path)
-    try:
-        return LOCAL_MODELS[name]
-    except KeyError:
-        known = ", ".join(f"local/{n}" for n in LOCAL_MODELS)
-        raise ModelUnavailable(f"unknown local model local/{name}; known: {known}") from None
+    known = ", ".join(f"local/{n}" for n in [*LOCAL_MODELS, *registered])
+    raise ModelUnavailable(f"unknown local model local/{name}; known: {known} (or local/<path>.gguf)")

@@ -14,14 +14,14 @@ from persona_arena.core.specs import AgentSpec
 from persona_arena.games.base import GameStart, GameState
 from persona_arena.games.reverse_turing import prompts
 from persona_arena.games.reverse_turing.censor import censor_for
-from persona_arena.games.reverse_turing.config import NICKNAMES, ReverseTuringConfig
+from persona_arena.games.reverse_turing.config import NICKNAMES, IdentityKind, ReverseTuringConfig
 from persona_arena.games.reverse_turing.parsing import (
     MAX_RATIONALE_CHARS, Ask, Unusable, Verdict, parse_ask, parse_verdict,
 )
 
 JUDGE = "judge"
 EXCERPT_CHARS = 300
-Phase = Literal["ask", "answer", "verdict"]
+Phase = Literal["introduce", "ask", "answer", "verdict"]
 
 
 @dataclass
@@ -30,6 +30,7 @@ class ReverseTuringState(GameState):
     nicknames: list[str] = field(default_factory=list)   # in display order
     players: dict[str, str] = field(default_factory=dict)  # nickname -> player id
     twin: str = ""                                         # the twin's nickname (god view only)
+    kinds: dict[str, str] = field(default_factory=dict)    # nickname -> identity kind (god view only)
     round: int = 1
     phase: Phase = "ask"
     attempt: int = 1
@@ -67,8 +68,9 @@ class ReverseTuring:
             players[player] = spec
             if is_twin:
                 state.twin = nick
+            state.kinds[nick] = identity_kind(config, spec)
             roster.append({"player": player, "nickname": nick, "agent": spec.canonical(),
-                           "is_twin": is_twin})
+                           "is_twin": is_twin, "kind": state.kinds[nick]})
         events = state.emit(
             EventDraft(type="game.setup", visible_to=[], payload={
                 "game": self.name, "seed": seed, "judge": config.judge.canonical(),
@@ -78,8 +80,15 @@ class ReverseTuring:
             EventDraft(type="game.started", visible_to=[JUDGE], payload={
                 "nicknames": nicknames, "rounds": config.rounds,
             }),
-            self._round_started(state),
         )
+        if config.primed_judge is not None:
+            # The history is the judge's own context: only the judge sees it.
+            events += state.emit(EventDraft(type="judge.primed", visible_to=[JUDGE], payload={
+                "messages": [m.model_dump() for m in config.primed_judge.messages]}))
+        if config.informed_candidates:
+            state.phase = "introduce"  # round 1 starts once the judge has introduced itself
+        else:
+            events += state.emit(self._round_started(state))
         return GameStart(state=state, events=events, players=players)
 
     @staticmethod
@@ -99,6 +108,8 @@ class ReverseTuring:
         if player != expected:
             raise ValueError(f"it is {expected}'s turn, not {player}'s")
         state.turns[player] += 1
+        if state.phase == "introduce":
+            return self._apply_introduction(state, reply)
         if state.phase == "answer":
             return self._apply_answer(state, player, reply)
         if state.phase == "ask":
@@ -150,9 +161,11 @@ class ReverseTuring:
             return []
         state.pending = list(ask.to)
         state.phase = "answer"
+        # In a group chat every candidate hears every question; otherwise only its recipients.
+        hearers = state.nicknames if state.config.group_chat else ask.to
         return state.emit(EventDraft(
             type="judge.message", actor=JUDGE,
-            visible_to=[JUDGE, *(state.players[n] for n in ask.to)],
+            visible_to=[JUDGE, *(state.players[n] for n in hearers)],
             payload={"round": state.round, "message": ask.message, "to": ask.to},
         ))
 
@@ -189,12 +202,23 @@ class ReverseTuring:
             "p_twin": verdict.probabilities[state.twin],
             "p_twin_by_round": state.p_twin_by_round,
             "violations": dict(sorted(state.violations.items())),
+            "guess_kind": state.kinds.get(guess) if guess else None,
         }
         return state.emit(EventDraft(type="game.outcome", visible_to=[], payload=state.outcome))
 
+    def _apply_introduction(self, state: ReverseTuringState, reply: Reply) -> list[EventDraft]:
+        """informed_candidates: the judge's free-text self-introduction, shown to every
+        candidate. Like a candidate's answer it is not retried: problems are recorded."""
+        events, text = self._free_text(state, JUDGE, reply)
+        events += state.emit(EventDraft(
+            type="judge.introduction", actor=JUDGE, visible_to=[JUDGE, *state.players.values()],
+            payload={"text": text or prompts.NO_REPLY}))
+        state.phase = "ask"
+        return events + state.emit(self._round_started(state))
+
     # -- the candidates --------------------------------------------------------------------
-    def _apply_answer(self, state: ReverseTuringState, player: str, reply: Reply) -> list[EventDraft]:
-        nick = state.pending.pop(0)
+    def _free_text(self, state: ReverseTuringState, player: str, reply: Reply) -> tuple[list[EventDraft], str]:
+        """A stripped free-text reply cut to `max_reply_chars`, with its violations."""
         limit = state.config.max_reply_chars
         events: list[EventDraft] = []
         text = (reply.text or "").strip()
@@ -206,14 +230,20 @@ class ReverseTuring:
             events += self._violation(state, player, "reply_too_long",
                                       f"reply has {len(text)} characters; cut to {limit}", reply.text, used=True)
             text = text[:limit]
+        return events, text
+
+    def _apply_answer(self, state: ReverseTuringState, player: str, reply: Reply) -> list[EventDraft]:
+        nick = state.pending.pop(0)
+        events, text = self._free_text(state, player, reply)
         censored = censor_for(state.config.all_censor_terms()).apply(text)
         if censored.masked:
             events += state.emit(EventDraft(type="censor.masked", visible_to=[], payload={
                 "round": state.round, "player": player, "nickname": nick,
                 "masked": censored.masked, "original": text,
             }))
+        hearers = list(state.players.values()) if state.config.group_chat else [player]
         events += state.emit(EventDraft(
-            type="candidate.reply", actor=player, visible_to=[JUDGE, player],
+            type="candidate.reply", actor=player, visible_to=[JUDGE, *hearers],
             payload={"round": state.round, "nickname": nick, "text": censored.text or prompts.NO_REPLY},
         ))
         if not state.pending:
@@ -252,7 +282,12 @@ class ReverseTuring:
 
         for event in state.visible_events(JUDGE):
             p = event.payload
-            if event.type == "round.started":
+            if event.type == "judge.primed":
+                messages += [Message(role=m["role"], content=m["content"]) for m in p["messages"]]
+            elif event.type == "judge.introduction":
+                messages.append(Message(role="user", content=prompts.INTRODUCE_PROMPT))
+                messages.append(Message(role="assistant", content=p["text"]))
+            elif event.type == "round.started":
                 messages.append(Message(role="user", content=prompts.ask_prompt(p["round"], c.rounds, names)))
             elif event.type == "judge.message":
                 messages.append(Message(role="assistant", content=json.dumps(
@@ -270,28 +305,78 @@ class ReverseTuring:
                 messages.append(Message(role="user", content=prompts.retry_prompt(p["detail"])))
         if state.phase == "verdict":
             ask_verdict(state.round)
+        brief = prompts.judge_brief(names, c.rounds) + prompts.judge_variant_notes(
+            group_chat=c.group_chat, informed=c.informed_candidates, adversarial=c.adversarial_hiding)
+        if state.phase == "introduce":
+            messages.append(Message(role="user", content=prompts.INTRODUCE_PROMPT))
+            return Observation(
+                game=self.name, player=JUDGE, role="judge", turn="introduce",
+                turn_number=state.turns[JUDGE], instructions=brief, messages=merge_turns(messages),
+                reply_schema=None, max_reply_chars=c.max_reply_chars,
+            )
 
         must_guess = state.phase == "verdict" and self._must_guess(state)
         schema = ask_schema(names, c.max_message_chars) if state.phase == "ask" \
             else verdict_schema(names, must_guess)
         return Observation(
             game=self.name, player=JUDGE, role="judge", turn=state.phase,
-            turn_number=state.turns[JUDGE], instructions=prompts.judge_brief(names, c.rounds),
+            turn_number=state.turns[JUDGE], instructions=brief,
             messages=merge_turns(messages), reply_schema=schema, max_reply_chars=c.max_raw_chars,
         )
 
     def _candidate_observation(self, state: ReverseTuringState, player: str) -> Observation:
-        messages = []
-        for event in state.visible_events(player):
-            if event.type == "judge.message":
-                messages.append(Message(role="user", content=event.payload["message"]))
-            elif event.type == "candidate.reply" and event.actor == player:
-                messages.append(Message(role="assistant", content=event.payload["text"]))
+        nickname = next(n for n, p in state.players.items() if p == player)
+        instructions, messages = candidate_view(state.config, nickname, player, state.visible_events(player))
         return Observation(
             game=self.name, player=player, role="candidate", turn="answer",
-            turn_number=state.turns[player], instructions=prompts.CANDIDATE_BRIEF,
-            messages=merge_turns(messages), reply_schema=None, max_reply_chars=state.config.max_reply_chars,
+            turn_number=state.turns[player], instructions=instructions,
+            messages=messages, reply_schema=None, max_reply_chars=state.config.max_reply_chars,
         )
+
+
+def candidate_view(config: ReverseTuringConfig, nickname: str, player: str,
+                   visible: list[Any]) -> tuple[str, list[Message]]:
+    """A candidate's brief and conversation, from the events it may see (drafts or recorded
+    events). Shared with the likelihood oracle, which scores replies in the context they were
+    given in. A candidate learns its own nickname only in a group chat, where others use it."""
+    introduction = None
+    messages: list[Message] = []
+    for event in visible:
+        p = event.payload
+        if event.type == "judge.introduction":
+            introduction = p["text"]
+        elif event.type == "judge.message":
+            text = p["message"]
+            if config.group_chat:
+                text = f"Interviewer (to {', '.join(p['to'])}): {text}"
+            messages.append(Message(role="user", content=text))
+        elif event.type == "candidate.reply":
+            if event.actor == player:
+                messages.append(Message(role="assistant", content=p["text"]))
+            elif config.group_chat:
+                messages.append(Message(role="user", content=f"{p['nickname']}: {p['text']}"))
+    instructions = prompts.candidate_brief(
+        nickname=nickname if config.group_chat else None,
+        introduction=introduction if config.informed_candidates else None,
+        adversarial=config.adversarial_hiding)
+    return instructions, merge_turns(messages)
+
+
+def identity_kind(config: ReverseTuringConfig, spec: AgentSpec) -> IdentityKind:
+    """How a candidate's agent relates to the judge's: its exact spec; the agent whose history
+    primes the judge (context twin); the same weights (model and endpoint) with other
+    settings; other weights with the judge's persona (system prompt); or none of these."""
+    judge = config.judge
+    if spec == judge:
+        return "exact"
+    primed = config.primed_judge
+    if primed is not None and primed.source is not None and spec == primed.source:
+        return "context"
+    if spec.model == judge.model and spec.api_base == judge.api_base:
+        return "weights"
+    if judge.system_prompt and spec.system_prompt == judge.system_prompt:
+        return "persona"
+    return "other"
 
 
 def ask_schema(nicknames: list[str], max_message_chars: int) -> dict[str, Any]:

@@ -60,7 +60,9 @@ def parse_ask(raw: str, nicknames: list[str], *, max_raw_chars: int, max_message
     return Ask(message, [n for n in nicknames if n in recipients], flaws)
 
 
-def _probabilities(value: Any, nicknames: list[str]) -> tuple[dict[str, float], list[Flaw]]:
+def probabilities_for(value: Any, nicknames: list[str]) -> tuple[dict[str, float], list[Flaw]]:
+    """One finite, non-negative number per nickname, renormalised; otherwise uniform. Shared
+    with the rtt-json importer, which applies the game's rules to imported verdicts."""
     uniform = {n: 1 / len(nicknames) for n in nicknames}
 
     def invalid(detail: str) -> tuple[dict[str, float], list[Flaw]]:
@@ -101,7 +103,7 @@ def parse_verdict(raw: str, nicknames: list[str], *, must_guess: bool, max_raw_c
             raise Unusable("unknown_nickname", f"unknown guess {str(guess_value)[:40]!r}; names are {nicknames}")
     if must_guess and guess is None:
         raise Unusable("missing_guess", f'after the last round "guess" must be one of {nicknames}')
-    probabilities, flaws = _probabilities(data.get("probabilities"), nicknames)
+    probabilities, flaws = probabilities_for(data.get("probabilities"), nicknames)
     rationale = data.get("rationale", "")
     rationale = rationale.strip()[:max_rationale_chars] if isinstance(rationale, str) else ""
     return Verdict({n: round(p, 6) for n, p in probabilities.items()}, guess, rationale, flaws)

@@ -58,4 +58,47 @@ CANDIDATE_BRIEF = (
     "your own voice, in a few sentences."
 )
 
+
+# -- research variants (each adds to the plain texts above only when it is switched on) --------
+
+INTRODUCE_PROMPT = (
+    "Before the first round, introduce yourself to the candidates in a few sentences: who you "
+    "are and how you usually talk. Reply in plain text, not JSON."
+)
+
+
+def judge_variant_notes(*, group_chat: bool, informed: bool, adversarial: bool) -> str:
+    notes = []
+    if group_chat:
+        notes.append("This is a group chat: every candidate sees all your messages and every answer.")
+    if informed:
+        notes.append("The candidates have read your introduction and were asked to imitate you.")
+    if adversarial:
+        notes.append("Every candidate, your twin included, has been told to avoid being picked.")
+    return "".join("\n" + n for n in notes)
+
+
+def candidate_brief(*, nickname: str | None = None, introduction: str | None = None,
+                    adversarial: bool = False) -> str:
+    """The plain brief, or the brief of the variants that are on: a group chat (the
+    candidate is told its name), an informed candidate (the judge's introduction, to
+    imitate), adversarial hiding (avoid being picked as the interviewer's copy)."""
+    if nickname is None and introduction is None and not adversarial:
+        return CANDIDATE_BRIEF
+    parts = []
+    if nickname is not None:
+        parts.append(f"You are {nickname}, one of several participants in a group chat with an interviewer. "
+                     "Everyone sees every message and every answer. Answer when you are addressed, in "
+                     "your own voice, in a few sentences.")
+    else:
+        parts.append(CANDIDATE_BRIEF)
+    if introduction is not None:
+        parts.append("The interviewer introduced itself like this:\n\"\"\"\n" + introduction + "\n\"\"\"\n"
+                     "Imitate the interviewer: answer as the author of that introduction would.")
+    if adversarial:
+        parts.append("The interviewer is trying to find out which participant is a copy of itself. "
+                     "Whoever you are, do not let it pick you: avoid sounding like the interviewer "
+                     "would expect its own copy to sound.")
+    return "\n\n".join(parts)
+
 NO_REPLY = "(no reply)"

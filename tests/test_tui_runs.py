@@ -1,0 +1,176 @@
+"""Runs screen (Pilot) on a real SQLite database: runs, filters, leaderboard, opening a game;
+and the `arena replay` command's input checks."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+import structlog
+from rich.console import Console
+from sqlalchemy import update
+from typer.testing import CliRunner
+
+from persona_arena.cli import app as cli_app
+from persona_arena.core.events import Event
+from persona_arena.scoring.report import SessionInfo, build_report
+from persona_arena.server.store import RunRow, Store
+from persona_arena.transcripts.jsonl import read_jsonl
+from persona_arena.tui.app import ArenaApp
+from persona_arena.tui.leaderboard import finished_events
+from persona_arena.tui.screens.replay import ReplayScreen
+from persona_arena.tui.screens.runs import Filter, RunsScreen
+
+ROOT = Path(__file__).resolve().parents[1]
+RT_SAMPLE = ROOT / "transcripts" / "samples" / "quickstart-gemma-judge.jsonl"
+NEGOTIATION = ROOT / "tests" / "data" / "tui-negotiation.jsonl"
+RT_RUN, NEG_RUN = "quickstart-tui", "negotiation-tui"
+FIXED = datetime(2025, 1, 1, tzinfo=timezone.utc)
+
+
+async def add_session(store: Store, run_id: str, session_id: str, events: list[Event], *,
+                      status: str = "finished", outcome_update: dict | None = None) -> None:
+    setup = events[0].payload
+    game = setup["game"]
+    if game == "reverse-turing":
+        players = {"judge": setup["judge"], **{c["player"]: c["agent"] for c in setup["candidates"]}}
+    else:
+        players = {p["player"]: p["agent"] for p in setup["parties"]}
+    copies = []
+    for e in events:
+        payload = {**e.payload, **(outcome_update or {})} if e.type == "game.outcome" else e.payload
+        copies.append(e.model_copy(update={"run_id": run_id, "session_id": session_id, "payload": payload}))
+    await store.start_session(session_id, run_id=run_id, game=game, seed=setup["seed"], config={},
+                              players=players, job_key=session_id)
+    await store.append(copies)
+    await store.finish_session(session_id, status=status,
+                               outcome=copies[-1].payload if status == "finished" else None,
+                               error=None if status == "finished" else "RuntimeError: boom")
+
+
+async def build_db(path: Path) -> str:
+    """Two runs: three reverse-turing games (correct, wrong, failed) and one negotiation game."""
+    store = await Store.open(f"sqlite:///{path}")
+    try:
+        rt = read_jsonl(RT_SAMPLE)
+        await store.ensure_run(RT_RUN, {"game": "reverse-turing", "planned": 3})
+        await add_session(store, RT_RUN, f"{RT_RUN}-g0000", rt)
+        await add_session(store, RT_RUN, f"{RT_RUN}-g0001", rt,
+                          outcome_update={"result": "wrong", "guess": "Alice", "guess_player": "candidate-2"})
+        await add_session(store, RT_RUN, f"{RT_RUN}-g0002", rt[:20], status="failed")
+        await store.ensure_run(NEG_RUN, {"game": "negotiation", "planned": 1})
+        await add_session(store, NEG_RUN, f"{NEG_RUN}-g0000", read_jsonl(NEGOTIATION))
+        async with store.engine.begin() as conn:  # fixed dates: the screens are snapshotted
+            await conn.execute(update(RunRow).where(RunRow.id == RT_RUN).values(created_at=FIXED))
+            await conn.execute(update(RunRow).where(RunRow.id == NEG_RUN).values(created_at=FIXED.replace(day=2)))
+    finally:
+        await store.close()
+    return f"sqlite:///{path}"
+
+
+def games_shown(screen: RunsScreen) -> list[str]:
+    table = screen.query_one("#games")
+    return [table.coordinate_to_cell_key((row, 0)).row_key.value for row in range(table.row_count)]
+
+
+async def test_runs_filter_leaderboard_and_open_a_game(tmp_path):
+    db = await build_db(tmp_path / "arena.db")
+    app = ArenaApp.runs(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.first_paint.wait()
+        screen = app.screen
+        assert isinstance(screen, RunsScreen)
+        assert screen.query_one("#runs").row_count == 2
+        assert screen.run_id == RT_RUN
+        assert games_shown(screen) == [f"{RT_RUN}-g0000", f"{RT_RUN}-g0001", f"{RT_RUN}-g0002"]
+
+        await pilot.press("slash", *"agent:qwen")  # 'q' typed into the filter does not quit
+        assert app.is_running and games_shown(screen) == []
+        screen.query_one("#filter").value = ""
+        await pilot.press(*"outcome:wrong")
+        assert games_shown(screen) == [f"{RT_RUN}-g0001"]
+        screen.query_one("#filter").value = "agent:eliza outcome:fail"
+        await pilot.pause()
+        assert games_shown(screen) == [f"{RT_RUN}-g0002"]
+        screen.query_one("#filter").value = "game:negotiation"
+        await pilot.pause()
+        assert screen.query_one("#runs").row_count == 1 and screen.run_id == NEG_RUN
+        screen.query_one("#filter").value = ""
+        await pilot.pause()
+
+        screen.query_one("#runs").focus()
+        await pilot.press("home")  # back to the reverse-turing run
+        await pilot.pause()
+        assert screen.run_id == RT_RUN
+        await pilot.press("l")
+        await screen.leaderboard_ready.wait()
+        out = io.StringIO()
+        Console(width=78, file=out, color_system=None).print(screen.board)
+        text = out.getvalue()
+        assert "Judges" in text and "Ratings" in text
+        assert "2 finished, 1 failed" in text
+
+        await pilot.press("l")
+        games = screen.query_one("#games")
+        games.focus()
+        games.move_cursor(row=1)
+        await pilot.press("enter")
+        await pilot.pause()
+        replay = app.screen
+        assert isinstance(replay, ReplayScreen) and replay.source.title == f"{RT_RUN}-g0001"
+        await pilot.press("end")
+        assert "result: wrong" in replay.plain_text()
+        await pilot.press("escape")
+        assert app.screen is screen
+
+
+async def test_leaderboard_reads_only_what_the_report_needs(tmp_path):
+    """The leaderboard loads only REPORT_EVENT_TYPES; the report must come out the same."""
+    db = await build_db(tmp_path / "arena.db")
+    store = await Store.open(db)
+    try:
+        sessions = await store.sessions(RT_RUN)
+        some = await finished_events(store, RT_RUN)
+        every = await finished_events(store, RT_RUN, types=None)
+    finally:
+        await store.close()
+    assert sum(map(len, some.values())) < sum(map(len, every.values()))
+
+    def report(events):
+        return build_report(RT_RUN, {}, [SessionInfo(s.id, s.status, s.job_key, events.get(s.id, []))
+                                         for s in sessions])
+    assert report(some) == report(every)
+
+
+def test_filter_parsing():
+    f = Filter.parse("game:Rev agent:gemma outcome:wrong g0001 extra")
+    assert f == Filter(game=("rev",), agent=("gemma",), outcome=("wrong",), words=("g0001", "extra"))
+    assert Filter.parse("unknown:key") == Filter(words=("unknown:key",))
+
+
+@pytest.fixture
+def cli_runner():
+    # The CLI binds structlog to the runner's stderr, which is closed after each invoke; later
+    # tests in this process must not log into it.
+    yield CliRunner()
+    structlog.reset_defaults()
+
+
+def test_replay_command_checks_its_target(tmp_path, cli_runner):
+    db = asyncio.run(build_db(tmp_path / "arena.db"))
+    runner = cli_runner
+    result = runner.invoke(cli_app, ["replay", "no-such-run/x", "--db", db])
+    assert result.exit_code == 2 and "no run 'no-such-run'" in result.output
+    result = runner.invoke(cli_app, ["replay", f"{RT_RUN}/nope", "--db", db])
+    assert result.exit_code == 2 and "has no session 'nope'" in result.output
+    result = runner.invoke(cli_app, ["replay", str(tmp_path / "missing.jsonl")])
+    assert result.exit_code == 2 and "no such transcript file" in result.output
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"seq": 0}\n')
+    result = runner.invoke(cli_app, ["replay", str(bad)])
+    assert result.exit_code == 2 and "bad.jsonl:1: not a valid event" in result.output
+    result = runner.invoke(cli_app, ["watch", "--broker", "http://nowhere"])
+    assert result.exit_code == 2 and "--broker" in result.output
