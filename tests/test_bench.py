@@ -1,0 +1,51 @@
+"""`arena bench`: the JSON shape, and the rate-limited provider run (issue: 200 games against a
+server that answers 429 above 20 requests in flight finish with 0 failures)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+FIELDS = {"value", "baseline", "ratio", "goal", "unit", "lower_is_better"}
+
+
+def test_bench_json_has_every_asked_figure_with_its_baseline(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "persona_arena", "bench", "--quick", "--json",
+                           "--only", "P1", "--only", "p3", "--only", "P5"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assert set(figures) == {"P1", "P3", "P5"}
+    for name, f in figures.items():
+        assert FIELDS <= set(f), name
+        assert f["error"] is None, (name, f["error"])
+        assert f["value"] > 0 and f["ratio"] > 0
+    assert figures["P1"]["baseline"] > 0 and figures["P1"]["ratio"] == pytest.approx(
+        figures["P1"]["value"] / figures["P1"]["baseline"])
+    p3 = figures["P3"]
+    assert p3["lower_is_better"] and p3["ratio"] == pytest.approx(p3["baseline"] / p3["value"])
+    assert p3["detail"]["turns"] == 256 * 10 and p3["detail"]["failed"] == 0
+    assert figures["P5"]["baseline"] is None and figures["P5"]["ratio"] == figures["P5"]["value"]
+
+
+def test_unknown_figures_are_refused(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "persona_arena", "bench", "--only", "P9"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 2 and "P9" in done.stderr
+
+
+@pytest.mark.slow
+async def test_200_games_against_a_provider_that_429s_above_20_in_flight_all_finish(monkeypatch):
+    from persona_arena.agents.reliability import reset_limiters
+    from persona_arena.bench.rate_limit import measure_rate_limit
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-fake-for-tests")
+    reset_limiters()
+    figure = await measure_rate_limit(200, limit=20, latency=0.3)
+    d = figure.detail
+    assert figure.error is None
+    assert d["unfinished_games"] == 0 and d["forfeited_turns"] == 0
+    assert d["replies"] == 200 * 6  # 2 parties x 2 rounds + 2 debriefs, every one answered
+    assert d["rejected_429"] > 0 and d["limiter_cuts"] > 0  # the limit was really hit, and adapted to
+    assert 0 < figure.ratio <= 1.05
