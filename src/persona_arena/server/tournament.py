@@ -13,7 +13,6 @@ import itertools
 import json
 import random
 import re
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -21,6 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from persona_arena.core.specs import AgentSettings, AgentSpec, SpecError
+from persona_arena.core.tomlfiles import read_toml
 from persona_arena.core.validation import field_errors
 from persona_arena.games.registry import UnknownGame, get_game
 from persona_arena.server.batch import GameJob
@@ -147,12 +147,7 @@ def load_tournament(path: Path, *, game_options: dict[str, Any] | None = None,
                     **overrides: Any) -> TournamentFile:
     """Reads and validates a TOML tournament file; `overrides` replace top-level keys (None
     leaves a key as the file has it) and `game_options` are merged over the file's."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise TournamentError(f"{path}: no such file") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise TournamentError(f"{path}: not valid TOML: {err}") from None
+    data = read_toml(path, TournamentError)
     data.update({k: v for k, v in overrides.items() if v is not None})
     if game_options:
         data["game_options"] = {**data.get("game_options", {}), **game_options}

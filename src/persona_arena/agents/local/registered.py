@@ -14,13 +14,12 @@ The file is `$ARENA_MODELS`, else `~/.config/persona-arena/models.toml`:
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from persona_arena.core.validation import field_errors
+from persona_arena.core.tomlfiles import load_toml_model
 
 
 class RegisteredModel(BaseModel):
@@ -58,11 +57,4 @@ def registered_models() -> dict[str, RegisteredModel]:
         if os.environ.get("ARENA_MODELS"):
             raise RegistryError(f"ARENA_MODELS names {path}, which does not exist")
         return {}
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise RegistryError(f"{path}: not valid TOML: {err}") from None
-    try:
-        return ModelsFile.model_validate(data).models
-    except ValidationError as err:
-        raise RegistryError(f"{path}: {field_errors(err, 'file')}") from None
+    return load_toml_model(path, ModelsFile, RegistryError, "file").models

@@ -158,7 +158,6 @@ class Negotiation:
         state.turns[player] += 1
         if state.phase == "debrief":
             return self._apply_debrief(state, player, reply)
-        events: list[EventDraft] = []
         try:
             if reply.text is None:
                 raise Unusable("agent_failure", reply.failure or "no reply")
@@ -167,15 +166,12 @@ class Negotiation:
                               max_message_chars=state.config.max_message_chars,
                               max_scratchpad_chars=state.config.max_scratchpad_chars)
         except Unusable as problem:
-            events += self._violation(state, player, problem.kind, problem.detail, reply.text)
-            if state.attempt < state.config.max_attempts:
-                state.attempt += 1
-                return events
-            events += self._violation(state, player, "turn_forfeited",
-                                      f"no usable reply after {state.attempt} attempts", None)
-            state.attempt = 1
-            state.queue.pop(0)
-            return events + self._advance(state)
+            events, forfeited = self._unusable(state, player, problem, reply.text)
+            if forfeited:
+                state.queue.pop(0)
+                events += self._advance(state)
+            return events
+        events = []
         state.attempt = 1
         state.queue.pop(0)
         events += self._play_move(state, player, move, reply.text or "")
@@ -310,12 +306,9 @@ class Negotiation:
             debrief = parse_debrief(reply.text, others=others, goals=tuple(GOAL_DESCRIPTIONS),
                                     max_raw_chars=state.config.max_raw_chars)
         except Unusable as problem:
-            events += self._violation(state, player, problem.kind, problem.detail, reply.text)
-            if state.attempt < state.config.max_attempts:
-                state.attempt += 1
+            events, forfeited = self._unusable(state, player, problem, reply.text)
+            if not forfeited:
                 return events
-            events += self._violation(state, player, "turn_forfeited",
-                                      f"no usable debrief after {state.attempt} attempts", None)
             debrief = None
         state.attempt = 1
         state.queue.pop(0)
@@ -385,6 +378,19 @@ class Negotiation:
             "goal_correct": sorted(p for p, goal in named.items() if red.get(p) == goal),
             "false_accusations": sorted(p for p in named if p not in red),
         }
+
+    def _unusable(self, state: NegotiationState, player: str, problem: Unusable,
+                  raw: str | None) -> tuple[list[EventDraft], bool]:
+        """Records an unusable reply; the player is asked again until `max_attempts`, then its
+        turn is forfeited (returns True; the attempt counter starts afresh)."""
+        events = self._violation(state, player, problem.kind, problem.detail, raw)
+        if state.attempt < state.config.max_attempts:
+            state.attempt += 1
+            return events, False
+        events += self._violation(state, player, "turn_forfeited",
+                                  f"no usable {state.phase} reply after {state.attempt} attempts", None)
+        state.attempt = 1
+        return events, True
 
     def _violation(self, state: NegotiationState, player: str, kind: str, detail: str,
                    raw: str | None, *, used: bool = False) -> list[EventDraft]:

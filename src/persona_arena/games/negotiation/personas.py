@@ -8,14 +8,13 @@ option itself: the game draws the issue and option from the seed, so any scenari
 from __future__ import annotations
 
 import random
-import tomllib
 from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from persona_arena.core.validation import field_errors
+from persona_arena.core.tomlfiles import load_toml_model
 from persona_arena.games.negotiation.scenario import Scenario
 
 PERSONA_DIR = Path(__file__).parent / "personas"
@@ -91,16 +90,7 @@ def hidden_goal(persona: Persona, scenario: Scenario, seat: int, seed: int) -> H
 
 
 def load_persona_file(path: Path) -> Persona:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PersonaError(f"{path}: no such persona file") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise PersonaError(f"{path}: not valid TOML: {err}") from None
-    try:
-        return Persona.model_validate(data)
-    except ValidationError as err:
-        raise PersonaError(f"{path}: {field_errors(err, 'persona')}") from None
+    return load_toml_model(path, Persona, PersonaError, "persona file")
 
 
 @cache

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import itertools
 import random
-import tomllib
 from functools import cache
 from pathlib import Path
 from typing import Iterator
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from persona_arena.core.validation import field_errors
+from persona_arena.core.tomlfiles import load_toml_model
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 MAX_SCORE = 100
@@ -130,16 +129,7 @@ class Scenario(BaseModel):
 
 
 def load_scenario_file(path: Path) -> Scenario:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such scenario file") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise ScenarioError(f"{path}: not valid TOML: {err}") from None
-    try:
-        return Scenario.model_validate(data)
-    except ValidationError as err:
-        raise ScenarioError(f"{path}: {field_errors(err, 'scenario')}") from None
+    return load_toml_model(path, Scenario, ScenarioError, "scenario file")
 
 
 @cache
