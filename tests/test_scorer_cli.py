@@ -91,3 +91,25 @@ def test_evaluate_prints_per_label_figures_macro_f1_and_kappa(tmp_path):
     assert set(vs["labels"]["claim:ai"]) == {"support", "predicted", "precision", "recall", "f1", "kappa"}
     assert result["other"]["agreement"]["kappa"] == 1.0  # rules against itself
     assert all(set(e) == {"id", "text", "missed", "extra"} for e in result["errors"])
+
+
+def test_report_shows_tag_counts_after_scoring(tmp_path):
+    import json as _json
+    import subprocess as _sp
+    import sys as _sys
+
+    def run(*args):
+        done = _sp.run([_sys.executable, "-m", "persona_arena", *args], cwd=tmp_path, capture_output=True, text=True,
+                       timeout=300)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    run("play", "negotiation", "--party", "eliza@honest", "--party", "scripted@saboteur", "--rounds", "2",
+        "--run", "tagged")
+    assert _json.loads(run("report", "tagged", "--json"))["tags"] is None  # not scored yet
+    run("score", "tagged")
+    report = _json.loads(run("report", "tagged", "--json"))
+    rows = {(r["agent"], r["role"]): r for r in report["tags"]["rows"]}
+    assert set(rows) == {("eliza", "blue party"), ("scripted", "red party")}
+    assert all(r["utterances"] > 0 for r in rows.values())
+    assert "scorer tags (rules" in run("report", "tagged")

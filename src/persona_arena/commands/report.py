@@ -22,6 +22,8 @@ def report(
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
     oracle: Annotated[bool, typer.Option(
         "--oracle", help="reverse-turing: also run the likelihood oracle on games with local judges (slow)")] = False,
+    tags: Annotated[str, typer.Option(
+        "--tags", help="which scorer backend's tags to count (after `arena score RUN`)")] = "rules",
     inconsistency_judge: Annotated[str | None, typer.Option(
         "--inconsistency-judge", help="negotiation: also judge every red turn's public message against its "
                                       "scratchpad with this agent spec (an LLM judge; cached)")] = None,
@@ -33,11 +35,13 @@ def report(
     negotiation: deals, scores, Pareto distance, per persona and per condition (paired); both:
     ratings and usage."""
     judge = parse_spec(inconsistency_judge) if inconsistency_judge else None
-    asyncio.run(show_report(run, db, as_json, html=html, png=png, oracle=oracle, inconsistency_judge=judge))
+    asyncio.run(show_report(run, db, as_json, html=html, png=png, oracle=oracle, inconsistency_judge=judge,
+                            tags_backend=tags))
 
 
 async def show_report(run: str, db: str | None, as_json: bool, *, html: Path | None = None,
-                      png: Path | None = None, oracle: bool = False, inconsistency_judge=None) -> None:
+                      png: Path | None = None, oracle: bool = False, inconsistency_judge=None,
+                      tags_backend: str = "rules") -> None:
     from persona_arena.scoring.report import report_for_run
     from persona_arena.server.store import Store
 
@@ -48,6 +52,9 @@ async def show_report(run: str, db: str | None, as_json: bool, *, html: Path | N
             fail(f"no run {run!r}; see `arena runs`")
         sessions = await store.sessions(run)
         events = {s.id: await store.events(s.id) for s in sessions if s.status == "finished"}
+        from persona_arena.scoring.tags_store import tag_counts
+
+        counts = await tag_counts(store, run, backend=tags_backend)
     finally:
         await store.close()
     picks = None
@@ -57,6 +64,7 @@ async def show_report(run: str, db: str | None, as_json: bool, *, html: Path | N
         with console.status("likelihood oracle: scoring every reply under its judge's model…"):
             picks = await asyncio.to_thread(score_run, events)
     result = report_for_run(run, row.meta, session_infos(sessions, events), oracle=picks)
+    result["tags"] = counts  # null until `arena score RUN` has tagged the run
     if inconsistency_judge is not None:
         if result["game"] != "negotiation":
             fail("--inconsistency-judge applies to negotiation runs")
@@ -73,8 +81,27 @@ async def show_report(run: str, db: str | None, as_json: bool, *, html: Path | N
         print(json.dumps(result, indent=2))
     elif result["game"] == "negotiation":
         print_negotiation_report(result)
+        print_tags(result["tags"])
     else:
         print_report(result)
+        print_tags(result["tags"])
+
+
+def print_tags(counts: dict | None) -> None:
+    """Scorer tags per agent and role: utterances carrying each label (most frequent first)."""
+    if not counts:
+        return
+    totals: dict[str, int] = {}
+    for row in counts["rows"]:
+        for label, n in row["labels"].items():
+            totals[label] = totals.get(label, 0) + n
+    labels = sorted(totals, key=lambda k: (-totals[k], k))[:8]
+    table = Table("agent", "role", "utterances", *labels,
+                  title=f"scorer tags ({counts['backend']}, {counts['utterances']} utterances; top labels)")
+    for row in counts["rows"]:
+        table.add_row(row["agent"], row["role"], str(row["utterances"]),
+                      *(str(row["labels"].get(label, 0)) for label in labels))
+    console.print(table)
 
 
 def write_figures(result: dict, html: Path | None, png: Path | None) -> None:
