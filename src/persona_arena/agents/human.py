@@ -1,5 +1,9 @@
 """`human`: a person plays a role from the terminal.
 
+With `ARENA_HUMAN_UI=tui` (`arena play --human-ui tui`) each turn is a Textual screen with
+the conversation and a form built from the turn's schema (persona_arena.tui.human); otherwise
+a plain prompt on stderr, as below.
+
 Free-text turns read one line. Structured turns are asked field by field from the turn's JSON
 Schema (a choice by name or number, one number per candidate, a list of names or "all"), so
 the person never types JSON. What they type is passed on as is: the game, not this agent,
@@ -10,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from typing import Any, TextIO
 
@@ -22,8 +27,9 @@ _terminal = asyncio.Lock()  # one prompt at a time when a person plays several s
 
 class HumanAgent:
     def __init__(self, spec: AgentSpec, seed: int, *, stdin: TextIO | None = None,
-                 stdout: TextIO | None = None) -> None:
+                 stdout: TextIO | None = None, ui: str | None = None) -> None:
         self.spec = spec
+        self.ui = ui or os.environ.get("ARENA_HUMAN_UI", "terminal")
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stderr  # keeps stdout for the command's own output
         self.shown: dict[str, int] = {}     # player -> messages already printed
@@ -39,6 +45,14 @@ class HumanAgent:
         return line.rstrip("\n")
 
     async def act(self, observation: Observation) -> AgentResponse:
+        if self.ui == "tui":
+            from persona_arena.tui.human import HumanTurnApp
+
+            async with _terminal:
+                text = await HumanTurnApp(observation).run_async()
+            if text is None:
+                raise RuntimeError("the person left the turn without replying")
+            return AgentResponse(text)
         async with _terminal:
             player = observation.player
             if player not in self.shown:

@@ -42,12 +42,18 @@ def play(
     seed: Annotated[int, typer.Option(help="seed of seats, nicknames, scenario and agent sampling")] = 0,
     run: Annotated[str, typer.Option(help="the run this game is recorded under")] = "play",
     turn_timeout: Annotated[float, typer.Option(help="seconds an agent has for one reply")] = 120.0,
+    human_ui: Annotated[str, typer.Option("--human-ui", help="how a `human` agent plays: terminal "
+                                          "(prompts on stderr) or tui (a Textual screen per turn)")] = "terminal",
     db: DbOption = None,
     out: OutOption = DEFAULT_OUT,
 ) -> None:
     """Play one game, print a summary and where its transcript went."""
     from persona_arena.games.registry import UnknownGame, get_game
 
+    if human_ui not in ("terminal", "tui"):
+        fail(f"--human-ui must be terminal or tui, not {human_ui!r}")
+    import os
+    os.environ["ARENA_HUMAN_UI"] = human_ui
     try:
         engine = get_game(game)
     except UnknownGame as err:
