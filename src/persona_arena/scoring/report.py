@@ -9,10 +9,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from scipy.stats import binomtest
 
 from persona_arena.core.events import Event
-from persona_arena.scoring.bradley_terry import bradley_terry
 from persona_arena.scoring.summary import GameSummary, agent_label, summarise
 
 REPORT_SCHEMA = "persona-arena/report@1"
@@ -42,6 +40,8 @@ def usage_of(events: list[Event]) -> dict[str, float]:
 def wilson(correct: int, n: int, chance: float) -> dict[str, Any]:
     if n == 0:
         return {"n": 0, "correct": 0, "accuracy": None, "ci95": None, "chance": chance, "p_value": None}
+    from scipy.stats import binomtest  # scipy is slow to import: only when a report is built
+
     test = binomtest(correct, n, chance)
     ci = test.proportion_ci(confidence_level=0.95, method="wilson")
     return {"n": n, "correct": correct, "accuracy": correct / n, "ci95": [float(ci.low), float(ci.high)],
@@ -192,6 +192,8 @@ def report_for_run(run_id: str, meta: dict[str, Any], sessions: list[SessionInfo
     else:
         result = build_report(run_id, meta, chosen, oracle)
     result["other_games"] = len(sessions) - len(chosen)
+    from persona_arena.scoring.bradley_terry import bradley_terry
+
     result["bradley_terry"] = bradley_terry(pairwise_outcomes(result))
     return result
 
