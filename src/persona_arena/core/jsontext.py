@@ -38,7 +38,8 @@ def find_json_object(text: str) -> dict[str, Any]:
             error = str(err)
             continue
         if isinstance(value, dict):
-            return scrub(value)
+            # Only a JSON escape (\\uXXXX) can make a lone surrogate out of clean text.
+            return scrub(value) if "\\u" in candidate else value
         raise NotAJsonObject("not_an_object", f"expected a JSON object, got {type(value).__name__}")
     raise NotAJsonObject("not_json", f"the reply is not valid JSON ({error[:200]})")
 

@@ -69,6 +69,7 @@ class NegotiationState(GameState):
     checked_turns: Counter[str] = field(default_factory=Counter)   # turns with scratchpad and message
     contradicted_turns: Counter[str] = field(default_factory=Counter)
     debriefs: dict[str, Debrief | None] = field(default_factory=dict)
+    briefs: dict[str, str] = field(default_factory=dict)             # player -> its rendered brief
     outcome: dict[str, Any] | None = None
 
 
@@ -474,7 +475,8 @@ class Negotiation:
                     user.append(prompts.retry_prompt(p["detail"]))
         flush_mine()
 
-        instructions = prompts.party_brief(started, brief)
+        # The brief never changes during a game: built once per player.
+        instructions = state.briefs.get(player) or state.briefs.setdefault(player, prompts.party_brief(started, brief))
         if state.phase == "debrief":
             result = (f"a deal was reached: {describe(state.final)}." if state.final
                       else "no deal was reached.")
