@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 
@@ -78,3 +80,23 @@ def scrub(value: Any) -> Any:
                 elif isinstance(item, (dict, list)):
                     stack.append(item)
     return value
+
+
+def json_object_lines(path: Path, error: type[Exception]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(`file:line`, object) for every non-blank line of a JSON-lines file; `error(message)`
+    names the file and line of anything that is not a JSON object."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as err:
+        raise error(f"{path}: {err.strerror or err}") from None
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        where = f"{path}:{n}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise error(f"{where}: not JSON ({err.msg})") from None
+        if not isinstance(row, dict):
+            raise error(f"{where}: a line must be a JSON object")
+        yield where, row

@@ -9,7 +9,6 @@ that utterance and are not counted as agreements.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import cohen_kappa_score, precision_recall_fscore_support
 
+from persona_arena.core.jsontext import json_object_lines
 from persona_arena.scoring.taxonomy import FAMILY_OF, LABELS, UnknownLabel, check_label, families_for
 
 
@@ -38,20 +38,7 @@ class GoldItem:
 def read_gold(path: Path, *, split: str | None = None) -> list[GoldItem]:
     items: list[GoldItem] = []
     seen: set[str] = set()
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as err:
-        raise GoldError(f"{path}: {err.strerror or err}") from None
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        where = f"{path}:{n}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise GoldError(f"{where}: not JSON ({err.msg})") from None
-        if not isinstance(row, dict):
-            raise GoldError(f"{where}: a line must be a JSON object")
+    for where, row in json_object_lines(path, GoldError):
         item_id, text, labels = row.get("id"), row.get("text"), row.get("labels")
         if not isinstance(item_id, str) or not item_id:
             raise GoldError(f"{where}: field 'id' must be a non-empty string")

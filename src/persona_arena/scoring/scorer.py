@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from persona_arena.core.jsontext import json_object_lines
 from persona_arena.scoring.evaluate import GoldError, GoldItem, compare, errors, read_gold, sample
 from persona_arena.scoring.tagging import Tagger
 from persona_arena.scoring.tags_store import ensure_tables, save_tags
@@ -61,21 +62,8 @@ class InputLine:
 
 def read_input(path: Path) -> list[InputLine]:
     """Lines `{"id": str, "text": str}` (optional "kind": an event type that selects families)."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as err:
-        raise InputError(f"{path}: {err.strerror or err}") from None
     out: list[InputLine] = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        where = f"{path}:{n}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise InputError(f"{where}: not JSON ({err.msg})") from None
-        if not isinstance(row, dict):
-            raise InputError(f"{where}: a line must be a JSON object")
+    for where, row in json_object_lines(path, InputError):
         if not isinstance(row.get("id"), (str, int)) or isinstance(row.get("id"), bool):
             raise InputError(f"{where}: field 'id' must be a string")
         if not isinstance(row.get("text"), str):
