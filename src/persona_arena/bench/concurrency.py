@@ -38,7 +38,8 @@ async def measure_concurrency(games: int, concurrency: int, latency: float) -> F
     scripted = AgentSpec(model="scripted")
     config = NegotiationConfig(parties=[{"agent": scripted}, {"agent": scripted}], scenario=None,
                                rounds=4, end_on_deal=False)
-    jobs = [GameJob(Negotiation(), config, seed) for seed in range(games)]
+    # session ids given, as a tournament gives them (no lookup for a free id per game)
+    jobs = [GameJob(Negotiation(), config, seed, session_id=f"p3-{seed}") for seed in range(games)]
     run = await run_games(jobs, lambda spec, seed: SlowAgent(create_agent(spec, seed), latency),
                           concurrency=concurrency)
     ideal = run.agent_replies * latency / concurrency

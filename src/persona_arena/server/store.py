@@ -116,6 +116,7 @@ class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._queue: list[tuple[WriteKind, Any, asyncio.Future[None]]] = []
+        self._known_runs: set[str] = set()
         self._writer: asyncio.Task[None] | None = None
         # SQLite has one writer at a time; writers from several pooled connections would wait
         # on its file lock in threads (busy timeouts). Taking turns here is much faster.
@@ -159,7 +160,11 @@ class Store:
 
     # -- writing ---------------------------------------------------------------------------
     async def ensure_run(self, run_id: str, meta: dict[str, Any] | None = None) -> None:
+        # Every session of a run calls this: after the first, a set lookup (runs are never deleted).
+        if run_id in self._known_runs:
+            return
         if await self.run(run_id) is not None:  # the usual case: a read, no write turn needed
+            self._known_runs.add(run_id)
             return
         async with self._writing(), self._session() as s:
             if await s.get(RunRow, run_id) is None:
@@ -168,6 +173,7 @@ class Store:
                     await s.commit()
                 except IntegrityError:  # another session of the run created it first
                     await s.rollback()
+        self._known_runs.add(run_id)
 
     async def run(self, run_id: str) -> RunRow | None:
         async with self._session() as s:
