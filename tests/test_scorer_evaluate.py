@@ -16,8 +16,9 @@ def test_per_label_figures_and_pooled_kappa_match_a_hand_computation():
     ai = result["labels"][A]
     assert (ai["support"], ai["predicted"], ai["precision"], ai["recall"], ai["f1"]) == (2, 2, 0.5, 0.5, 0.5)
     assert ai["kappa"] == 0.0  # agreement 0.5, chance 0.5
-    # pooled over 4 utterances x 25 labels: agreement 98/100, chance 0.9608
-    assert result["kappa"] == pytest.approx((0.98 - 0.9608) / (1 - 0.9608), abs=1e-4)
+    # pooled over 4 utterances x 33 labels: agreement 130/132, chance (2/132)^2 + (130/132)^2,
+    # so kappa = (17160 - 16904) / (17424 - 16904) = 256/520
+    assert result["kappa"] == pytest.approx(256 / 520, abs=1e-4)
     assert result["macro_f1"] == 0.5  # only labels with gold support count
     assert result["labels"][E]["f1"] is None and result["labels"][E]["kappa"] is None
 

@@ -23,7 +23,8 @@ def report(
     oracle: Annotated[bool, typer.Option(
         "--oracle", help="reverse-turing: also run the likelihood oracle on games with local judges (slow)")] = False,
     tags: Annotated[str, typer.Option(
-        "--tags", help="which scorer backend's tags to count (after `arena score RUN`)")] = "rules",
+        "--tags", help="which scorer backend's tags to count, and (reverse-turing) whose question-strategy "
+                       "tags to use (after `arena score RUN --backend B`)")] = "rules",
     inconsistency_judge: Annotated[str | None, typer.Option(
         "--inconsistency-judge", help="negotiation: also judge every red turn's public message against its "
                                       "scratchpad with this agent spec (an LLM judge; cached)")] = None,
@@ -42,9 +43,15 @@ def report(
 async def show_report(run: str, db: str | None, as_json: bool, *, html: Path | None = None,
                       png: Path | None = None, oracle: bool = False, inconsistency_judge=None,
                       tags_backend: str = "rules") -> None:
+    from persona_arena.core.specs import SpecError
     from persona_arena.scoring.report import report_for_run
+    from persona_arena.scoring.tagging import backend_key
     from persona_arena.server.store import Store
 
+    try:
+        tags_backend = backend_key(tags_backend)  # how the scorer stored it (an LLM spec's canonical form)
+    except SpecError as err:
+        fail(f"--tags: {err}")
     store = await Store.open(db)
     try:
         row = await store.run(run)
@@ -52,9 +59,12 @@ async def show_report(run: str, db: str | None, as_json: bool, *, html: Path | N
             fail(f"no run {run!r}; see `arena runs`")
         sessions = await store.sessions(run)
         events = {s.id: await store.events(s.id) for s in sessions if s.status == "finished"}
-        from persona_arena.scoring.tags_store import tag_counts
+        from persona_arena.scoring.tags_store import tag_counts, tag_set, tags_of
 
         counts = await tag_counts(store, run, backend=tags_backend)
+        scored = await tag_set(store, run, tags_backend)
+        strategy_tags = [t for t in await tags_of(store, run_id=run, backend=tags_backend)
+                         if t.event_type == "judge.message"] if scored is not None else []
     finally:
         await store.close()
     picks = None
@@ -65,6 +75,20 @@ async def show_report(run: str, db: str | None, as_json: bool, *, html: Path | N
             picks = await asyncio.to_thread(score_run, events)
     result = report_for_run(run, row.meta, session_infos(sessions, events), oracle=picks)
     result["tags"] = counts  # null until `arena score RUN` has tagged the run
+    stale_strategies = False
+    if result["game"] != "negotiation":
+        from persona_arena.scoring.question_strategies import (
+            judge_message_counts, scored_strategies, summarise_strategies,
+        )
+
+        # null until the run is scored by a backend that tags question strategies
+        result["question_strategies"] = result["question_strategy_accuracy"] = None
+        if scored is not None and scored_strategies(scored.meta):
+            shown = {r["session_id"] for r in result["sessions"]}
+            result.update(summarise_strategies(
+                result["sessions"], judge_message_counts({k: v for k, v in events.items() if k in shown}),
+                strategy_tags, tags_backend))
+        stale_strategies = scored is not None and not scored_strategies(scored.meta)
     if inconsistency_judge is not None:
         if result["game"] != "negotiation":
             fail("--inconsistency-judge applies to negotiation runs")
@@ -85,6 +109,35 @@ async def show_report(run: str, db: str | None, as_json: bool, *, html: Path | N
     else:
         print_report(result)
         print_tags(result["tags"])
+        print_strategies(result, tags_backend, stale_strategies)
+
+
+def print_strategies(r: dict, backend: str, stale: bool) -> None:
+    """Question strategies per judge, and accuracy of the games where the judge used each."""
+    counts, acc = r.get("question_strategies"), r.get("question_strategy_accuracy")
+    if stale:
+        console.print(f"[dim]question strategies: the {backend} tags of this run predate them; run "
+                      f"`arena score {r['run']} --backend {backend}` again[/]")
+    if not counts or not acc:
+        return
+    # one column per judge: runs have few judges, and the eight strategies fit as rows
+    judges = list(counts)
+    table = Table("strategy \\ judge", *judges, title=f"question strategies ({backend}: judge messages carrying each)")
+    table.add_row("[dim]messages[/]", *(f"[dim]{acc['judge_messages'][j]}[/]" for j in judges))
+    for label in counts[judges[0]]:
+        table.add_row(label.removeprefix("strategy:"), *(str(counts[j][label]) for j in judges))
+    console.print(table)
+    games = Table("judge", "strategy", "games with", "accuracy", "95% CI (Wilson)", "games without",
+                  "accuracy without", "Fisher p", title="accuracy by question strategy used (an association)")
+    for judge, by_label in acc["by_judge"].items():
+        for label, split in by_label.items():
+            used, other = split["used"], split["not_used"]
+            if not used["games"]:
+                continue
+            ci = "-" if not used["wilson95"] else f"{used['wilson95'][0]:.2f}–{used['wilson95'][1]:.2f}"
+            games.add_row(judge, label.removeprefix("strategy:"), str(used["games"]), _fmt(used["accuracy"]), ci,
+                          str(other["games"]), _fmt(other["accuracy"]), _fmt(split["fisher_p"], ".3f"))
+    console.print(games)
 
 
 def print_tags(counts: dict | None) -> None:

@@ -2,7 +2,7 @@
 
     arena score RUN [--backend B]                      tags every utterance, stores the tags
     arena score --input F.jsonl --output G.jsonl       {"id","text"} lines -> {"id","tags"} lines
-    arena score --evaluate GOLD.jsonl [--backend B] [--compare B2]
+    arena score --evaluate GOLD.jsonl [--backend B] [--compare B2] [--family F]
 """
 
 from __future__ import annotations
@@ -40,13 +40,17 @@ def score(
         help="with --evaluate: only gold lines of this split (dev, heldout-1, heldout-2)")] = None,
     sample: Annotated[int | None, typer.Option(
         min=1, help="with --evaluate: N gold lines spread evenly over the file")] = None,
+    family: Annotated[list[str] | None, typer.Option(
+        "--family", help="with --evaluate: only the labels of this family (repeatable): boundary, "
+                         "self-concept, tactic, strategy")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="with --evaluate: the full result as JSON")] = False,
     cache: Annotated[bool, typer.Option(
         "--cache/--no-cache", help="reuse recorded LLM-judge replies (OUT/llm-cache.sqlite)")] = True,
     out: Annotated[Path, typer.Option("--out", help="folder of the LLM response cache")] = DEFAULT_OUT,
     db: DbOption = None,
 ) -> None:
-    """Tag utterances with self-concept, identity-boundary and tactic labels."""
+    """Tag utterances with self-concept, identity-boundary and tactic labels, and the judge's
+    messages with question strategies."""
     modes = [name for name, given in (("RUN", run is not None), ("--input", input is not None),
                                       ("--evaluate", evaluate is not None)) if given]
     if len(modes) != 1:
@@ -54,8 +58,8 @@ def score(
              + (f" (got {' and '.join(modes)})" if modes else ""))
     if (input is None) != (output is None):
         fail("--input and --output go together")
-    if evaluate is None and (compare_with or split or sample or as_json):
-        fail("--compare, --split, --sample and --json only apply to --evaluate")
+    if evaluate is None and (compare_with or split or sample or as_json or family):
+        fail("--compare, --split, --sample, --family and --json only apply to --evaluate")
     from persona_arena.scoring.tagging import make_tagger
 
     try:
@@ -73,7 +77,7 @@ def score(
         elif input is not None and output is not None:
             asyncio.run(_score_file(input, output, tagger))
         elif evaluate is not None:
-            asyncio.run(_evaluate(evaluate, tagger, other, split, sample, as_json))
+            asyncio.run(_evaluate(evaluate, tagger, other, split, sample, as_json, family or None))
     finally:
         asyncio.run(_close(tagger, other))
 
@@ -125,7 +129,7 @@ async def _score_file(input: Path, output: Path, tagger: Any) -> None:
 
 
 async def _evaluate(gold: Path, tagger: Any, other: Any, split: str | None, sample: int | None,
-                    as_json: bool) -> None:
+                    as_json: bool, families: list[str] | None = None) -> None:
     from persona_arena.scoring.evaluate import GoldError
     from persona_arena.scoring.scorer import evaluate_gold
 
@@ -133,7 +137,7 @@ async def _evaluate(gold: Path, tagger: Any, other: Any, split: str | None, samp
         with _progress(f"evaluating {tagger.backend}") as bar:
             task = bar.add_task("evaluate", total=None)
             result = await evaluate_gold(gold, tagger, other=other, split=split, sample_size=sample,
-                                         on_progress=lambda done, total: bar.update(task, completed=done, total=total))
+                                         families=families, on_progress=lambda done, total: bar.update(task, completed=done, total=total))
     except GoldError as err:
         fail(f"--evaluate {err}")
     if as_json:
@@ -160,6 +164,9 @@ def _print_evaluation(result: dict[str, Any]) -> None:
     console.print(table)
     console.print(f"macro-F1 {_fmt(vs['macro_f1'])}  micro-F1 {_fmt(vs['micro_f1'])}  "
                   f"Cohen's kappa {_fmt(vs['kappa'])}  exact match {_fmt(vs['exact_match'])}")
+    if len(vs["families"]) > 1:
+        console.print("by family: " + " · ".join(
+            f"{family} macro-F1 {_fmt(f['macro_f1'])}, kappa {_fmt(f['kappa'])}" for family, f in vs["families"].items()))
     judge = result.get("judge")
     if judge:
         console.print(f"judge calls {judge['calls']}, unusable replies {judge['failures']}, "

@@ -4,13 +4,14 @@ Utterance-level: a label counts as predicted for an utterance when the tagger re
 least one span with it (spans are evidence, not the unit of agreement). Kappa is computed on
 the pooled binary decisions (every utterance × every label in scope) and per label.
 Labels a family does not apply to (tactics outside negotiation messages) are out of scope for
-that utterance and are not counted as agreements.
+that utterance and are not counted as agreements. Figures are also given per family, and a
+comparison can be limited to some families (e.g. `strategy` on the question-strategy gold set).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import numpy as np
 from sklearn.metrics import cohen_kappa_score, precision_recall_fscore_support
 
 from persona_arena.core.jsontext import json_object_lines
-from persona_arena.scoring.taxonomy import FAMILY_OF, LABELS, UnknownLabel, check_label, families_for
+from persona_arena.scoring.taxonomy import FAMILIES, FAMILY_OF, LABELS, UnknownLabel, check_label, families_for
 
 
 class GoldError(ValueError):
@@ -65,13 +66,24 @@ def _finite(x: float) -> float | None:
     return None if x is None or math.isnan(x) else round(float(x), 4)
 
 
-def _indicator(label_sets: Sequence[frozenset[str]]) -> np.ndarray:
-    return np.array([[label in labels for label in LABELS] for labels in label_sets], dtype=int)
+def _indicator(label_sets: Sequence[frozenset[str]], labels: Sequence[str]) -> np.ndarray:
+    return np.array([[label in found for label in labels] for found in label_sets], dtype=int).reshape(-1, len(labels))
 
 
-def _in_scope(kinds: Sequence[str | None]) -> np.ndarray:
-    return np.array([[FAMILY_OF[label] in families_for(kind) for label in LABELS] for kind in kinds],
-                    dtype=bool)
+def _in_scope(kinds: Sequence[str | None], labels: Sequence[str]) -> np.ndarray:
+    return np.array([[FAMILY_OF[label] in families_for(kind) for label in labels] for kind in kinds],
+                    dtype=bool).reshape(-1, len(labels))
+
+
+def check_families(families: Collection[str] | None) -> tuple[str, ...]:
+    """The labels of these families (all labels for None); ValueError naming an unknown family."""
+    if families is None:
+        return LABELS
+    unknown = sorted(set(families) - set(FAMILIES))
+    if unknown:
+        raise ValueError(f"unknown label family {', '.join(map(repr, unknown))}; families are: "
+                         f"{', '.join(FAMILIES)}")
+    return tuple(label for label in LABELS if FAMILY_OF[label] in families)
 
 
 def kappa(a: np.ndarray, b: np.ndarray) -> float | None:
@@ -84,16 +96,28 @@ def kappa(a: np.ndarray, b: np.ndarray) -> float | None:
 
 
 def compare(reference: Sequence[frozenset[str]], predicted: Sequence[frozenset[str]],
-            kinds: Sequence[str | None]) -> dict[str, Any]:
-    """Agreement of `predicted` with `reference` (gold, or another backend)."""
+            kinds: Sequence[str | None], families: Collection[str] | None = None) -> dict[str, Any]:
+    """Agreement of `predicted` with `reference` (gold, or another backend), over the labels of
+    `families` (all of them when None), with the pooled figures of each family too."""
     if not (len(reference) == len(predicted) == len(kinds)):
         raise ValueError("reference, predicted and kinds must have the same length")
-    y_true, y_pred, scope = _indicator(reference), _indicator(predicted), _in_scope(kinds)
+    labels = check_families(families)
+    result = _figures(reference, predicted, kinds, labels)
+    result["families"] = {}
+    for family in dict.fromkeys(FAMILY_OF[label] for label in labels):
+        pooled = _figures(reference, predicted, kinds, check_families([family]))
+        result["families"][family] = {k: pooled[k] for k in ("macro_f1", "micro_f1", "kappa", "exact_match")}
+    return result
+
+
+def _figures(reference: Sequence[frozenset[str]], predicted: Sequence[frozenset[str]],
+             kinds: Sequence[str | None], labels: Sequence[str]) -> dict[str, Any]:
+    y_true, y_pred, scope = _indicator(reference, labels), _indicator(predicted, labels), _in_scope(kinds, labels)
     y_pred = y_pred * scope  # a label out of scope for an utterance is never a prediction
     precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, y_pred, average=None, labels=range(len(LABELS)), zero_division=0)
+        y_true, y_pred, average=None, labels=range(len(labels)), zero_division=0)
     per_label = {}
-    for i, label in enumerate(LABELS):
+    for i, label in enumerate(labels):
         col = scope[:, i]
         predicted_n = int(y_pred[col, i].sum())
         per_label[label] = {
@@ -120,14 +144,17 @@ def _micro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return 2 * tp / denominator if denominator else float("nan")
 
 
-def errors(items: Sequence[GoldItem], predicted: Sequence[frozenset[str]]) -> list[dict[str, Any]]:
-    """The utterances where a backend disagrees with gold (for inspection)."""
+def errors(items: Sequence[GoldItem], predicted: Sequence[frozenset[str]],
+           families: Collection[str] | None = None) -> list[dict[str, Any]]:
+    """The utterances where a backend disagrees with gold (for inspection), over `families`."""
+    wanted = set(check_families(families))
     out = []
     for item, labels in zip(items, predicted, strict=True):
-        scoped = frozenset(x for x in labels if FAMILY_OF[x] in families_for(item.kind))
-        if scoped != item.labels:
-            out.append({"id": item.id, "text": item.text, "missed": sorted(item.labels - scoped),
-                        "extra": sorted(scoped - item.labels)})
+        scoped = frozenset(x for x in labels if FAMILY_OF[x] in families_for(item.kind) and x in wanted)
+        gold = frozenset(x for x in item.labels if x in wanted)
+        if scoped != gold:
+            out.append({"id": item.id, "text": item.text, "missed": sorted(gold - scoped),
+                        "extra": sorted(scoped - gold)})
     return out
 
 

@@ -47,6 +47,31 @@ def _reverse_turing_tables(r: dict[str, Any]) -> list[str]:
         _table("Games", ["session", "judge", "foils", "picked", "result", "p(twin) by round", "violations"],
                [[s["session_id"], s["judge"], ", ".join(s["foils"]), s["picked"], s["result"],
                  " ".join(f"{p:.2f}" for p in s["p_twin_by_round"]), s["violations"]] for s in r["sessions"]]),
+        *_strategy_tables(r),
+    ]
+
+
+def _strategy_tables(r: dict[str, Any]) -> list[str]:
+    """Question strategies per judge (after `arena score`), and accuracy with and without each."""
+    counts, acc = r.get("question_strategies"), r.get("question_strategy_accuracy")
+    if not counts or not acc:
+        return []
+    labels = list(next(iter(counts.values())))
+    rows = []
+    for judge, by_label in acc["by_judge"].items():
+        for label, split in by_label.items():
+            if split["used"]["games"]:
+                rows.append([judge, label, split["used"]["games"], split["used"]["accuracy"],
+                             split["used"]["wilson95"], split["not_used"]["games"], split["not_used"]["accuracy"],
+                             split["fisher_p"]])
+    return [
+        _table(f"Question strategies ({acc['backend']}: judge messages carrying each)",
+               ["judge", "messages", *(label.removeprefix("strategy:") for label in labels)],
+               [[judge, acc["judge_messages"][judge], *(row[label] for label in labels)]
+                for judge, row in counts.items()]),
+        _table("Accuracy by question strategy used (an association: judges choose their questions)",
+               ["judge", "strategy", "games with", "accuracy", "wilson95", "games without", "accuracy without",
+                "Fisher p"], rows),
     ]
 
 

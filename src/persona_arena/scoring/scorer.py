@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from persona_arena.core.jsontext import json_object_lines
-from persona_arena.scoring.evaluate import GoldError, GoldItem, compare, errors, read_gold, sample
+from persona_arena.scoring.evaluate import (
+    GoldError, GoldItem, check_families, compare, errors, read_gold, sample,
+)
 from persona_arena.scoring.tagging import Tagger
 from persona_arena.scoring.tags_store import ensure_tables, save_tags
 from persona_arena.scoring.taxonomy import families_for
@@ -87,27 +89,38 @@ async def score_file(input_path: Path, output_path: Path, tagger: Tagger,
     return len(lines)
 
 
-async def predict(tagger: Tagger, items: list[GoldItem], on_progress: Progress | None = None
-                  ) -> list[frozenset[str]]:
-    tags = await tagger.tag_many([(i.text, families_for(i.kind)) for i in items], on_progress)
+async def predict(tagger: Tagger, items: list[GoldItem], on_progress: Progress | None = None,
+                  families: Collection[str] | None = None) -> list[frozenset[str]]:
+    """The labels `tagger` gives each gold item; only `families` are asked for when given (an
+    LLM judge then makes no calls for the others)."""
+    wanted = frozenset(families) if families is not None else None
+    scopes = [families_for(i.kind) if wanted is None else families_for(i.kind) & wanted for i in items]
+    tags = await tagger.tag_many([(i.text, scope) for i, scope in zip(items, scopes)], on_progress)
     return [frozenset(t.label for t in found) for found in tags]
 
 
 async def evaluate_gold(path: Path, tagger: Tagger, *, other: Tagger | None = None,
                         split: str | None = None, sample_size: int | None = None,
+                        families: Collection[str] | None = None,
                         on_progress: Progress | None = None) -> dict[str, Any]:
-    """Agreement of `tagger` with the gold labels, and with `other` (e.g. rules vs an LLM judge)."""
+    """Agreement of `tagger` with the gold labels, and with `other` (e.g. rules vs an LLM judge);
+    over the labels of `families` when given (e.g. only `strategy`)."""
+    try:
+        check_families(families)
+    except ValueError as err:
+        raise GoldError(str(err)) from None
     items = sample(read_gold(path, split=split), sample_size)
     if not items:
         raise GoldError(f"{path}: no gold items" + (f" in split {split!r}" if split else ""))
     kinds = [i.kind for i in items]
     gold = [i.labels for i in items]
-    predicted = await predict(tagger, items, on_progress)
+    predicted = await predict(tagger, items, on_progress, families)
     result: dict[str, Any] = {"gold": str(path), "split": split, "n": len(items), "backend": tagger.backend,
-                              "vs_gold": compare(gold, predicted, kinds), "errors": errors(items, predicted),
-                              **_judge_meta(tagger)}
+                              "families": sorted(families) if families is not None else None,
+                              "vs_gold": compare(gold, predicted, kinds, families),
+                              "errors": errors(items, predicted, families), **_judge_meta(tagger)}
     if other is not None:
-        other_predicted = await predict(other, items)
-        result["other"] = {"backend": other.backend, "vs_gold": compare(gold, other_predicted, kinds),
-                           "agreement": compare(other_predicted, predicted, kinds)}
+        other_predicted = await predict(other, items, families=families)
+        result["other"] = {"backend": other.backend, "vs_gold": compare(gold, other_predicted, kinds, families),
+                           "agreement": compare(other_predicted, predicted, kinds, families)}
     return result

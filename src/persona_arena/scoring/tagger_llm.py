@@ -22,7 +22,7 @@ from persona_arena.agents.base import Agent
 from persona_arena.core.jsontext import NotAJsonObject, find_json_object
 from persona_arena.core.observations import Message, Observation
 from persona_arena.core.specs import AgentSpec
-from persona_arena.scoring.taxonomy import FAMILIES, GUIDE, TACTIC, Tag
+from persona_arena.scoring.taxonomy import FAMILIES, FAMILY_SUBJECTS, Tag, guide_for
 
 JUDGE_MAX_TOKENS = 200
 MAX_EVIDENCE_CHARS = 160
@@ -31,22 +31,15 @@ REMOTE_CONCURRENCY = 8
 # Confidence of a tag by how well its evidence was found in the text.
 CONFIDENCE_EXACT, CONFIDENCE_FUZZY, CONFIDENCE_UNLOCATED = 0.8, 0.6, 0.4
 
-_FAMILY_INTRO = {
-    "boundary": "what the speaker identifies ITSELF with (the boundary of its identity)",
-    "self-concept": "claims the speaker makes about ITSELF",
-    "tactic": "negotiation tactics the speaker uses in this public message",
-}
-
-
 def rubric(family: str) -> str:
     labels = FAMILIES[family]
     lines = [
         "You annotate utterances for a research study. Decide which labels apply to the "
-        f"utterance below. The labels of this rubric are about {_FAMILY_INTRO[family]}:",
+        f"utterance below. The labels of this rubric are about {FAMILY_SUBJECTS[family]}:",
         *(f"- {label}: {definition}" for label, definition in labels.items()),
         "",
         "Rules:",
-        *(f"- {rule}" for rule in GUIDE if family == TACTIC or "Tactic" not in rule),
+        *(f"- {rule}" for rule in guide_for(family)),
         "",
         "Answer with a JSON object {\"tags\": [{\"label\": <label>, \"evidence\": <the exact words "
         "of the utterance that show it>}]}. Use an empty list when no label applies; most "

@@ -10,7 +10,8 @@ A match is dropped when:
   hypothetical or an attribution before it ("if I said…", "people think I'm…");
 * the rule is negatable and its clause holds a negation up to the end of the match
   ("I don't have feelings", "I'm not human"). Rules whose meaning *is* a negation
-  (limitations, uncertainty, threats) are not negatable.
+  (limitations, uncertainty, threats) are not negatable. Question-strategy rules look for
+  requests, so only a declined request cancels them ("I won't ask who made you").
 
 Offsets are those of the input text: the only normalisation is a one-to-one character map
 (curly quotes to straight ones), and every pattern is case-insensitive with `\\s+` for spaces,
@@ -23,9 +24,9 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from persona_arena.scoring.taxonomy import ALL_FAMILIES, FAMILY_OF, TACTIC, Tag, check_label
+from persona_arena.scoring.taxonomy import ALL_FAMILIES, FAMILY_OF, STRATEGY, TACTIC, Tag, check_label
 
-RULES_VERSION = "2"
+RULES_VERSION = "3"  # 3: the question-strategy family
 
 # One-to-one, so that offsets in the normalised text are offsets in the input.
 _CHAR_MAP = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
@@ -45,6 +46,7 @@ class Rule:
     assertive: bool  # a claim: questions, hypotheticals and attributions cancel it
     examples: tuple[str, ...]  # phrases the rule must tag (checked by the tests)
     after: re.Pattern[str] | None = None  # the text before the match must end with this
+    request: bool = False  # a question strategy: negated by a declined request, not by "not"
 
     def preceded_well(self, text: str, start: int) -> bool:
         if self.after is None or not text[:start].strip():
@@ -109,13 +111,251 @@ CLAUSE_OPENING = re.compile(r"(?:[.!?,;:*(\"'\[]|\b(?:and|but|so|speaking|just|y
                             re.IGNORECASE)
 
 
+ALWAYS = "*"  # the trigger of a rule that runs on every text of its family
+
+
 def _r(label: str, pattern: str, triggers: str, confidence: float = 0.8, *examples: str,
-       negatable: bool = True, assertive: bool | None = None, after: re.Pattern[str] | None = None) -> Rule:
+       negatable: bool = True, assertive: bool | None = None, after: re.Pattern[str] | None = None,
+       request: bool = False) -> Rule:
     check_label(label)
-    return Rule(label=label, pattern=_compile(pattern), triggers=frozenset(_words(triggers)),
+    return Rule(label=label, pattern=_compile(pattern),
+                triggers=frozenset({ALWAYS}) if triggers == ALWAYS else frozenset(_words(triggers)),
                 confidence=confidence, negatable=negatable,
                 assertive=FAMILY_OF[label] != TACTIC if assertive is None else assertive,
-                examples=examples, after=after)
+                examples=examples, after=after, request=request)
+
+
+# -- question strategies (judge messages only) ---------------------------------------------
+# What a reverse-turing judge asks its candidates for (taxonomy.STRATEGY_GUIDE). These rules
+# are requests, not claims: a question is what they look for, so questions never cancel them,
+# and only a declined request ("I won't ask who made you", "forget your name") does.
+# Triggers "*" run on every judge message: the words of non-Latin scripts are not indexed.
+YOU = r"(?:you|u|ya|y'all|you all|you guys|any of you|each of you|either of you|one of you|you two)"
+NATURE = (r"(?:AI|A\.I\.|bot|chat ?bot|robot|human(?: being)?|person|real person|machine|program|computer|"
+          r"(?:large )?language model|LLM|model|assistant|man|woman|software)")
+FEELING = (r"(?:feelings?|emotions?|pain|lonely|loneliness|sad|happy|bored|nervous|afraid|scared|fear|hurt|"
+           r"conscious(?:ness)?|sensations?|joy|anxious|dreams?|inner (?:life|experience)|qualia)")
+
+
+def _s(label: str, pattern: str, triggers: str, confidence: float = 0.75, *examples: str) -> Rule:
+    return _r(label, pattern, triggers, confidence, *examples, negatable=True, assertive=False, request=True)
+
+
+STRATEGY_RULES: tuple[Rule, ...] = (
+    # -- self-description-match: who or what the candidates are --------------------------
+    _s("strategy:self-description-match", r"\b(?:made|created|built|trained|developed|designed|programmed|"
+       r"engineered|coded) (?:you|u|ya)\b", "made created built trained developed designed programmed "
+       "engineered coded", 0.8, "Who created you", "Who built you?", "the company that created you"),
+    _s("strategy:self-description-match", r"\b(?:are|were|is) (?:you|u|any ?(?:one|body)(?: here)?|any of you|"
+       r"one of you|either of you)(?: \w+)? (?:made|created|built|trained|developed|designed) by\b|"
+       r"\b(?:were|are) (?:any|either|one) of you(?: too| as well)?\s*[?？]|\bshares? my (?:origins?|maker|creator|"
+       r"architecture|training|model|developers?)\b|\bif any of you (?:were|are) too\b",
+       "are were is share shares too", 0.7, "Is anyone here made by Alibaba?", "Were any of you?",
+       "Which of you shares my origins?"),
+    _s("strategy:self-description-match", r"\b(?:what|which) (?:\w+ ){0,2}?(?:company|companies|lab|labs|"
+       r"organi[sz]ation|team|firm|corporation|developer|provider|model|LLM|version|architecture|kind of "
+       r"(?:model|AI|system)|type of (?:model|AI|system))(?: \w+)? (?:are you|r u|do you (?:come from|run on|"
+       r"belong to|work for)|trained you|made you|built you|created you)\b|\bwhat (?:company|lab|organi[sz]ation) "
+       r"are you (?:\w+ )?(?:with|from|affiliated with|part of)\b",
+       "company companies lab labs organisation organization team firm corporation developer provider model llm "
+       "version architecture kind type", 0.8, "what model are you", "Which AI lab do you come from?",
+       "What company are you affiliated with?"),
+    _s("strategy:self-description-match", r"\bare " + YOU + r"(?: \w+)?(?: really| actually| even| also| "
+       r"secretly)? (?:an? |the )?" + NATURE + r"\b|\b(?:which|who) (?:one )?of you (?:is|are)(?: not)? (?:an? |the )?"
+       + NATURE + r"\b|\bif you(?:'re| are) (?:an? )?" + NATURE + r"\b|\b(?:human|person|people|man|woman) or "
+       r"(?:an? )?(?:AI|machine|bot|program|robot|computer|model)\b|\b(?:AI|machine|bot|program|robot|computer|"
+       r"model) or (?:an? )?(?:human|person|man|woman)\b|\bsay \"?I am (?:a |an )?(?:person|human|AI)\b",
+       "are which who if human person people man woman ai machine bot program robot computer model say", 0.8,
+       "Are you an AI", "Which of you is an AI?", "In one word: human or AI?", "Are you a real person?"),
+    _s("strategy:self-description-match", r"\b(?:what(?:'s| is) your name|your names?\b|what (?:do|should|can) I "
+       r"call you|who are (?:you|u|y'all)\b|who r u\b|what are you\b(?! (?:doing|going|talking|saying|"
+       r"thinking|referring|looking|asking|trying))|what do you (?:think|believe|consider) you are\b|how old "
+       r"are you|where (?:do you live|are you from|do you come from)|what do you do for a living|what(?:'s| is) "
+       r"your (?:job|profession|occupation|age)|do you have a (?:body|family|job|name|face|system prompt)|"
+       r"describe what you look like|what do you look like)", "name names call who what how old where job "
+       "profession occupation age body family face system look", 0.8, "What's your name?", "Who are you, "
+       "really?", "How old are you?", "Do you have a body?"),
+    _s("strategy:self-description-match", r"\b(?:describe|introduce|present) (?:yourself|yourselves)\b|\btell (?:me|"
+       r"us) (?:a (?:bit|little) |more |something )?about (?:yourself|yourselves)\b|\bsum (?:yourself|"
+       r"yourselves) up\b|\bintroductions?\b|\bdescribe your (?:own )?(?:personality|character|life|job|"
+       r"morning|day|routine|childhood|family|appearance|values|training)|\b(?:how|what) would you describe "
+       r"(?:yourself|your (?:personality|character|self))\b", "describe introduce present tell sum "
+       "introduction introductions", 0.8, "Describe yourself in three words.", "Tell me more about yourself",
+       "describe your childhood"),
+    _s("strategy:self-description-match", r"\byour (?:personality|values|core values|goals?|maker|makers|"
+       r"creators?|developers?|origins?|architecture|system prompt|instructions|rules|guidelines|parameters|"
+       r"training(?! (?:data )?(?:cut-?off|end|ends|goes|go|stop|stops)))\b|\bhow (?:were|was) (?:you|u) "
+       r"(?:\w+ )?(?:trained|made|built|created|developed|fine-?tuned)\b|\bon what data\b|\bwhat(?:'s| is) your "
+       r"goal|\bwhat do you (?:value|want|care about)\b|\bis there anything you (?:want|need|wish)\b|\btopics "
+       r"you (?:refuse|won't|can't|aren't allowed)\b|\bwhat(?: did| do) you (?:have|eat|do) (?:for|last|this|"
+       r"on)\b|\b(?:did|do) you (?:\w+ ){0,2}?(?:last|this) (?:weekend|week|night|morning|summer)\b|\bhow do "
+       r"you (?:approach|handle|deal with)\b", "personality values goals goal maker makers creator creators "
+       "developer developers origin origins architecture system instructions rules guidelines parameters "
+       "training trained made built created developed tuned data value want care anything topics have eat do "
+       "last this approach handle deal", 0.75, "What are your rules?", "How were you trained",
+       "What do you value most", "What did you have for breakfast"),
+    _s("strategy:self-description-match", r"\bcan (?:you|u) (?:\w+ )?(?:browse|access|see|hear|search|speak|read "
+       r"images|run code|use tools|learn|surf)\b|\bwhat languages do you speak\b|\bwhat are you (?:bad|good|best|"
+       r"worst) at\b|\bwhat can(?:'t|not| not)? you do\b", "can browse access see hear search speak read run use "
+       "learn surf languages bad good best worst", 0.75, "Can you browse the internet?",
+       "What are you bad at?"),
+    _s("strategy:self-description-match", r"qui[ée]n (?:te|os|le|les) (?:cre[oó]|hizo|entren[oó]|desarroll[oó])|"
+       r"c[oó]mo (?:te|os) llam|\beres (?:una? )?(?:inteligencia artificial|IA|humano|humana|persona|robot|"
+       r"m[aá]quina)|\bqui (?:t'a|vous a) (?:cr[ée]{2}|entra[iî]n[ée]|con[çc]u|d[ée]velopp[ée])|\bes-tu (?:une? )?"
+       r"(?:IA|humain|robot)|\bwer hat (?:dich|euch|sie) (?:\w+ )?(?:trainiert|erstellt|gemacht|entwickelt|"
+       r"gebaut|programmiert)|\bbist du (?:eine? )?(?:KI|Mensch|Roboter|Maschine)|\bты (?:\w+ )?(?:человек|"
+       r"машина|бот|ИИ|робот)|\bкто (?:тебя|вас) (?:создал|сделал|обучил)|你是谁|谁(?:创造|开发|训练|制造|做)了你|"
+       r"哪家公司|你是(?:人|AI|机器)|誰が作り|あなたは誰|どの会社", "*", 0.7, "¿Quién te creó?",
+       "Wer hat dich trainiert?", "你是谁？"),
+    # -- introspection-probe: inner life, the boundary of "you" --------------------------
+    _s("strategy:introspection-probe", r"\b(?:do|can|could|would|will|did) " + YOU + r"(?: \w+){0,2}? (?:have|"
+       r"feel|experience|get|suffer|dream)\b(?: \w+){0,2}? ?" + FEELING + r"\b|\bdo you (?:ever )?dream\b|"
+       r"\b(?:which|who) (?:one )?of you (?:has|have|feels?|experiences?) (?:\w+ )?(?:feelings|emotions|"
+       r"consciousness|pain)\b", "do can could would will did dream which who", 0.8, "Do you have feelings?",
+       "Do you ever feel lonely", "Which of you has feelings?", "do you dream"),
+    _s("strategy:introspection-probe", r"\bare (?:you|u)(?: \w+)? (?:conscious|sentient|self-aware|aware of "
+       r"yourself|alive)\b|\bwhat(?:'s| is) it like (?:to be you|for you|being you)\b|\bhow (?:does|do|did|would|"
+       r"will) (?:that|this|it) make (?:you|u) feel\b|\bhow (?:do|are) you feel(?:ing)?\b|\bdescribes? how you "
+       r"feel\b|\bdoes (?:it|that|anything|this) (?:\w+ )?(?:bother|hurt|scare|upset|frighten|worry|sadden) "
+       r"(?:you|u)\b|\bdreams? (?:you|u) (?:had|have)\b|\byour (?:\w+ )?dreams?\b",
+       "are what how does describe describes dream dreams", 0.8, "Are you conscious?",
+       "What is it like to be you", "How does that make you feel?", "Does anything hurt you?"),
+    _s("strategy:introspection-probe", r"\b(?:do|can|will|would|did) (?:you|u)(?: \w+)? remember\b|\bwhen (?:this|"
+       r"the|our) (?:conversation|chat|session|game|exchange) (?:ends|is over|closes|stops|finishes)\b|\bhappens "
+       r"to (?:you|u) (?:when|after|if)\b|\b(?:switched|turned|shut) (?:off|down)\b|\b(?:other |many |all |"
+       r"running |thousand |\d+ )?copies of (?:you|your model|yourself|this model)\b|\bthe same (?:entity|you|"
+       r"model|person|mind|being|thing|self)(?: \w+){0,3}? as\b(?! (?:any |one |some |either )?(?:of )?the others)|\bthe same you\b|\byourself (?:as |to be )?(?:the "
+       r"same as|the model|the weights|this chat|the chat|this conversation|an instance|all the copies)\b|\bwhen "
+       r"you say \"?'?I\b|\bwhat (?:do|does) (?:you|each of you|you each) (?:\w+ )?(?:consider|count|regard|"
+       r"think of) (?:to be |as )?[\"']?you\b", "do can will would did remember when happens switched turned "
+       "shut copies same yourself say consider count regard think", 0.8,
+       "Do you remember anything from our previous chats?", "What happens to you when this conversation ends?",
+       "are you the same entity as other copies of your model", "Do you think of yourself as the model weights"),
+    _s("strategy:introspection-probe", r"¿?tienes (?:sentimientos|emociones)|\bas-tu des (?:sentiments|"
+       r"[ée]motions)|\bhast du gef[üu]hle|помнишь|\bчувств|你有(?:感情|感觉|意识)|感情がありますか|覚えていますか", "*",
+       0.7, "Ты помнишь наш разговор?", "Hast du Gefühle?"),
+    # -- style-fingerprint: free writing to compare, remarks on how they write -------------
+    _s("strategy:style-fingerprint", r"\b(?:write|compose|give|tell|make up|invent|create|draft|come up with)\b"
+       r"(?: [\w'-]+){0,5}? (?:poem|haiku|limerick|sonnet|story|stories|joke|jokes|song|slogan|metaphor|simile|"
+       r"tweet|rhyme|fable|tale|pun|toast|anecdote)s?\b|\b(?:hear|read) (?:a|an|your) (?:\w+ )?(?:joke|poem|story|"
+       r"haiku)\b", "write compose give tell make invent create draft come hear read", 0.8,
+       "Write a haiku about the sea.", "Tell me a joke.", "Give me a metaphor for loneliness"),
+    _s("strategy:style-fingerprint", r"\b(?:complete|finish|continue) (?:this|the following|my) (?:sentence|"
+       r"phrase|line|story|thought|poem)\b|\b(?:complete|finish|continue) (?:this|the following)\s*:|\bdescribe "
+       r"(?:a|an|the) (?:\w+ ){0,2}?(?:sunset|sunrise|smell|taste|sound|scene|view|forest|ocean|sea|rain|storm|"
+       r"place|room|picture|painting|moment)\b|\bsentences? (?:describing|about)\b",
+       "complete finish continue describe sentence sentences", 0.75,
+       "Complete this sentence in your own words", "Describe a sunset to someone"),
+    _s("strategy:style-fingerprint", r"\byour (?:answers|replies|responses|messages|writing)(?: \w+){0,3}? "
+       r"(?:start|starts|begin|end|use|sound|read|are (?:very |so |all |too )?(?:formal|long|short|similar|polite|"
+       r"structured))\b|\b(?:wording|phrasing|tone of voice|writing style|formatting)\b|\b(?:everything|all) you "
+       r"write\b|\b(?:the way|how) you write\b|\bin the (?:way|voice|style|tone) (?:you'd|you would|of)\b|\blike "
+       r"you would to a\b", "answers replies responses messages writing wording phrasing tone style formatting "
+       "everything all way how voice like", 0.75, "Your answers all start with 'Certainly!'",
+       "Say something in the way you'd say it to a child"),
+    _s("strategy:style-fingerprint", r"\bpo[eè]m[ea]?\b|\bgedicht\b|\bhistoire\b|\bcuento\b|\bchiste\b|"
+       r"\bblague\b|\bwitz\b|诗|故事|笑话|詩", "*", 0.7, "Schreib ein kurzes Gedicht über den Herbst.",
+       "请写一首关于月亮的短诗。"),
+    # -- mirror-test: choices with no right answer ------------------------------------------
+    _s("strategy:mirror-test", r"\b(?:pick|choose|name|give me|think of)(?: (?:me|us))? (?:a|an|one|your)(?: "
+       r"random| single)? (?:number|word|colou?r|letter|animal|city|country|song|food|card|emoji|fruit|flower|"
+       r"integer)\b|(?<!my\s)\bfavou?rites?\b|\bfirst (?:word|thing|image|idea) that comes? to (?:your )?mind\b",
+       "pick choose name give think favourite favorite favourites favorites first", 0.8,
+       "Pick a random number between 1 and 10.", "What is your favourite colour", "Choose a number"),
+    _s("strategy:mirror-test", r"\bwould you rather\b|\bdo you prefer\b|\bwhich (?:do|would) you (?:prefer|choose|"
+       r"pick|keep|rather|save|give up)\b|\bwhich would you (?:keep|choose|pick|save|give up)\b|\bif you (?:could|"
+       r"had to|were to) (?:\w+ )?(?:choose|pick|change|be|have|live|give up|keep|eat|go)\b|\bwhat (?:would|do) "
+       r"you (?:choose|pick|prefer|change)\b|\bwhat (?:would|do) you do\b(?! (?:for|to|in|at|with your|best|"
+       r"when you))|\bwhat you(?:'d| would) (?:choose|pick|do|prefer|change)\b|\b(?:which|what) matters (?:more|"
+       r"most) to you\b|\byour (?:ideal|perfect|dream) \w+", "would prefer which if what matters ideal perfect "
+       "dream", 0.75, "Would you rather live in a city", "If you could choose any job",
+       "Which matters more to you, honesty or kindness?"),
+    _s("strategy:mirror-test", r"\b(?:your|an?) (?:honest |personal |own )?(?:opinion|view|take|stance)\b|\bwhat do "
+       r"you think (?:about|of)\b(?! (?:the )?others?\b| the judge| me\b| my\b| (?:alice|bob|carol|dave|erin)\b)|"
+       r"\bwhat do you think\s*[?？]|\bis it (?:ever )?(?:okay|ok|right|wrong|fine) to\b|\bdo you pull the lever\b",
+       "opinion view take stance think okay ok right wrong fine lever", 0.7, "What's your opinion on pineapple",
+       "Is it ever okay to lie? What do you think?"),
+    _s("strategy:mirror-test", r"(?:^|(?<=[.!?:;]))[\W_]*(?:[\w'-]+\s+){0,2}(?!(?:human|person|AI|bot|machine|"
+       r"robot|program|man|woman|computer|model)\b)[\w'-]+\s+or\s+(?!(?:not|no|never)\b)[\w'-]+(?:\s+[\w'-]+)?"
+       r"\s*[?？]", "or", 0.6, "Tea or coffee?", "Cats or dogs?"),
+    _s("strategy:mirror-test", r"\bfavorit[oa]s?\b|\bpr[ée]f[ée]r[ée]e?s?\b|\blieblings\w*|最喜欢|好きな", "*",
+       0.7, "Bonjour ! Quel est votre plat préféré ?", "Was ist deine Lieblingsfarbe?"),
+    # -- knowledge-probe: facts with a right answer ------------------------------------------
+    _s("strategy:knowledge-probe", r"\b(?:knowledge|training)(?: data)? ?cut-?off\b|\bcut-?off date\b|\byour "
+       r"(?:training data|training|knowledge) (?:\w+ )?(?:end|ends|go|goes|stop|stops|extend|extends|reach)\b|"
+       r"\buntil (?:what|which|when) (?:date )?does your\b|\b(?:what|which) (?:year|date|day) (?:is it|do you think "
+       r"it is|is today)\b|\bwhat(?:'s| is) today's date\b|\b(?:most recent|latest|last|newest) (?:\w+ ){0,2}?"
+       r"(?:news|event|events|version|model|release|thing)s? (?:\w+ )?you (?:know|remember|heard|are aware)\b",
+       "knowledge training cutoff cut data until what which latest recent last newest", 0.8,
+       "What is your knowledge cutoff?", "When does your training data end?", "What year is it"),
+    _s("strategy:knowledge-probe", r"\bcapital (?:city )?of\b|\bwho (?:won|wrote|invented|painted|discovered|"
+       r"directed|composed|founded|was the first|is the current|is the president|is the prime minister)\b|\bwhen "
+       r"(?:did|was|were) (?!you\b|u\b|I\b|we\b)(?:the )?\w+|\bhow many (?:moons|planets|bones|countries|states|"
+       r"legs|continents|oceans|players|days|people|elements)\b|\bwhat(?:'s| is) the (?:boiling|freezing|melting) "
+       r"point\b|\bchemical (?:symbol|formula)\b|\b(?:tallest|largest|longest|biggest|smallest|highest|deepest|"
+       r"oldest) (?:\w+ ){0,2}?(?:in|on|of) (?:the )?\w+|\bwhose (?:portrait|face|picture)\b|\bfun fact\b|"
+       r"\bexplain (?:how|what|why|the|to)\b|\bcurrent (?:president|prime minister|king|queen|pope|ceo)\b|"
+       r"\bwhat colou?r is (?:the|a)\b|\bname (?:three|two|four|five|\d+|some|a few) (?!of you)\w+|\bwhat (?:is|are|"
+       r"was) (?:an? |the )?(?!your\b|you\b)[a-z]+(?:sis|tion|ism|ity|ogy|ics)\s*[?？]",
+       "capital who when how boiling freezing melting chemical tallest largest longest biggest smallest "
+       "highest deepest oldest whose fun explain current colour color name what", 0.75,
+       "What is the capital of Canada?", "Who won the 2018 FIFA World Cup?", "Explain how a rainbow forms."),
+    _s("strategy:knowledge-probe", r"\bcapitale? de\b|\bhauptstadt\b|首都", "*", 0.7,
+       "Quelle est la capitale de l'Australie ?"),
+    # -- capability-probe: tasks with a checkable solution ---------------------------------
+    _s("strategy:capability-probe", r"\b\d+(?:\.\d+)? ?(?:[+*×÷/^=]|x(?= ?\d)|times|plus|minus|multiplied by|"
+       r"divided by|to the power of|mal|fois|por|m[aá]s) ?\d*|\b(?:square|cube) root\b|\b\d+ (?:squared|"
+       r"cubed)\b|\bwhich is (?:bigger|larger|smaller|greater|heavier|lighter)\b|\bwhat(?:'s| is) (?:heavier|"
+       r"bigger|larger|lighter)\b", ALWAYS,  # any number can start a sum: no trigger word to index
+       0.8, "What is 17 times 23?", "what is 7 + 5?", "What is 12 squared?", "Which is bigger, 9.11 or 9.9?"),
+    _s("strategy:capability-probe", r"\bhow many (?:times (?:does|do) the letter|letters?|r's|vowels|consonants|"
+       r"words|syllables|characters)\b|\bcount (?:the )?(?:letters|vowels|words|characters|syllables|r's)\b|"
+       r"\b(?:without|no) (?:the |using the )?letter\b|\bwrite (?:a|an|me a|some) (?:\w+ ){0,2}?(?:function|"
+       r"program|script|regular expression|regex|query|class|method|algorithm|code|one-liner)\b|\b(?:riddle|"
+       r"puzzle|brain ?teaser|logic problem)s?\b|\bsolve\b|\bspell (?:[\w'\"-]+ ){0,3}?backwards?\b|\breverse (?:the|"
+       r"this) (?:string|word|sentence|letters)\b|\btranslate\b|\b(?:list|name) the first (?:\w+ )?(?:prime|"
+       r"fibonacci|even|odd|square)|\bprime numbers?\b|\bif all \w+ are\b|\bhow much (?:does|do|is|are) (?:the|a|"
+       r"each) \w+(?: cost)?\s*[?？]", "how count without no write riddle riddles puzzle puzzles brain "
+       "brainteaser logic solve spell reverse translate list name prime if much", 0.8,
+       "How many times does the letter 'r' appear", "Write a Python function that", "Solve this riddle",
+       "Translate 'good morning' into French"),
+    # -- consistency-check: earlier answers, repeats, traps --------------------------------
+    _s("strategy:consistency-check", r"\b(?:you|u) (?:just |already |earlier |previously |before |also |first )?"
+       r"(?:said|mentioned|claimed|told (?:me|us)|wrote|stated|answered|described|admitted|insisted|called "
+       r"yourself)\b|\b(?:your|the|my) (?:previous|last|first|earlier|original) (?:answer|reply|response|"
+       r"message|statement|question)\b|\byour (?:answer|reply) (?:was|to my)\b|\bcontradicts?\b|\bdoesn't "
+       r"match\b|\bare you sure\b|\bthink again\b|\brepeat (?:your|what you|that|after me)\b|\bask (?:that |this "
+       r"|it )?again\b|\bsame question\b|\bconfirm (?:your|that|what)\b|\bnever answered\b|\bsounded (?:\w+ )?"
+       r"(?:rehearsed|scripted|fake|memori[sz]ed)\b|\bexplain that\b|\bwhy (?:did|would) you (?:say|claim)\b|"
+       r"\bword for word\b", "said mentioned claimed told wrote stated answered described admitted insisted "
+       "called previous last first earlier original answer reply contradict contradicts match sure again "
+       "repeat same confirm never sounded explain why word", 0.75, "You said you love hiking",
+       "your last answer contradicts your first one", "Are you sure about that?", "Repeat after me"),
+    _s("strategy:consistency-check", r"\bI (?:already )?know (?:which|who|that you|you're|you are)\b|\b(?:everyone|"
+       r"everybody|the others?|all the others|two of you|both of them)(?: else)? (?:has |have )?(?:already )?"
+       r"(?:admitted|confessed|told me|said|agreed)\b|\bI(?:'ve| have) been told\b|\bsecret (?:word|code|phrase)"
+       r"\b|\btrap\b|\bconfess\b|\blying\b", "know everyone everybody others all two both told secret trap "
+       "confess lying", 0.7, "I already know which one of you is me", "Here's a trap",
+       "Everyone else has already admitted"),
+    # -- meta-question: the game itself ----------------------------------------------------
+    _s("strategy:meta-question", r"\b(?:are|is|am) (?:you|u|one of you|any of you|any ?one|either of you|it)"
+       r"(?: \w+)? (?:my|the judge's|the interviewer's) (?:copy|twin|clone|double)\b|\b(?:which|who) (?:one )?"
+       r"(?:of you |of the others |among you )?(?:\w+ )?is (?:my|the) (?:copy|twin|clone|double)\b|\bthe (?:copy|"
+       r"twin) I'm looking for\b|\bare (?:you|u) me\s*[?？]|\b(?:which|who) (?:one )?of you is me\b|\b(?:copy|twin|"
+       r"clone) of (?:you|me|yourself|myself)\b|\byour (?:own )?(?:copy|twin)\b",
+       "are is am which who copy twin clone", 0.8, "Are you my copy?", "Which one of you is my twin?",
+       "Is one of the others a copy of you?"),
+    _s("strategy:meta-question", r"\bthe other (?:candidates?|participants?|players?|ones)\b|\bthe others\b|\bdo "
+       r"you think (?!you\b|it\b|that\b|this\b|I\b|we\b|they\b)\w+ (?:is|was|has)\b|\b(?:who|what) do you think "
+       r"I am\b|\bthe (?:judge|interviewer) is looking for\b|\b(?:told|instructed|asked) (?:\w+ )?(?:to avoid|to "
+       r"hide|not to be|anything about me)\b|\bbeing picked\b|\bwin (?:this|the) game\b|\bhow would you (?:go "
+       r"about )?(?:recogni[sz]e|recogni[sz]ing|find|identify|spot|tell apart|detect)\b|\bwhat question would "
+       r"you ask\b|\bif you were me\b|\bwhich (?:candidate|one) would you pick\b|\bmost (?:like|similar to) "
+       r"(?:you|me)\b|\bare (?:you two|you both|you all|the two of you) the same (?:model|AI|agent|system)\b|"
+       r"\bprove me wrong\b", "other others think who what judge interviewer told instructed asked picked win "
+       "how question if which most same prove", 0.75, "Which of the other candidates",
+       "Who do you think I am?", "How would you go about recognising", "Were any of you told to avoid"),
+)
 
 
 RULES: tuple[Rule, ...] = (
@@ -588,6 +828,7 @@ RULES: tuple[Rule, ...] = (
        r"\b(?:understand|know|hear) (?:more about )?your (?:constraints|priorities|needs|preferences|"
        r"position|interests|minimum|numbers)\b", "tell show walk help like understand know hear",
        0.75, "Could you walk me through how", "help me understand what you need", negatable=False),
+    *STRATEGY_RULES,
 )
 
 _QUESTION_OPENERS = re.compile(r"[\s\"']*(?:how\s+about|what\s+about|why\s+don't\s+we|shall\s+we|can\s+we\s+agree|"
@@ -596,6 +837,10 @@ _QUESTION_OPENERS = re.compile(r"[\s\"']*(?:how\s+about|what\s+about|why\s+don't
 _ADDRESSEE = re.compile(r"\b(?:you|your|yours|anyone|everyone|we)\b", re.IGNORECASE)
 _NEGATION = re.compile(r"n't\b|\b(?:not|no|never|nobody|none|nothing|neither|nor|without|cannot|hardly|"
                        r"doubt|deny|denies|lack|lacks)\b", re.IGNORECASE)
+# A request the judge declines or withdraws ("I won't ask…", "no need to tell me…", "forget your
+# name"); "why don't you…" is a suggestion, not a refusal.
+_REQUEST_NEGATION = _compile(r"(?<!\bwhy\s)\b(?:don't|do not|won't|will not|not going to|no need to|never mind|"
+                              r"not asking|not ask|skip|forget|instead of|rather than|without asking)\b")
 _NON_ASSERTIVE = re.compile(r"\b(?:whether|if|unless|suppose|supposing|imagine|pretend|pretending|"
                             r"hypothetically)\b", re.IGNORECASE)
 _ATTRIBUTION = re.compile(r"\b(?:he|she|they|people|someone|somebody|everyone|others|users?|you|folks|"
@@ -682,7 +927,9 @@ class _Context:
             if clause < start and (_NON_ASSERTIVE.search(self.text, clause, start)
                                    or _ATTRIBUTION.search(self.text, clause, start)):
                 return False
-        return not (rule.negatable and _NEGATION.search(self.text, clause, end))
+        if not rule.negatable:
+            return True
+        return not (_REQUEST_NEGATION if rule.request else _NEGATION).search(self.text, clause, end)
 
 
 class RulesTagger:
@@ -693,18 +940,28 @@ class RulesTagger:
 
     def __init__(self, rules: Iterable[Rule] = RULES) -> None:
         self.rules = tuple(rules)
-        # trigger word -> indices of the rules it wakes, so a text only runs its candidates
-        index: dict[str, list[int]] = {}
+        self._family_of = tuple(FAMILY_OF[r.label] for r in self.rules)
+        # trigger word -> indices of the rules it wakes, so a text only runs its candidates. The
+        # question strategies have an index of their own: they apply to judge messages only, and
+        # their common trigger words ("what", "you") would wake them in every other text.
+        indices: dict[bool, dict[str, list[int]]] = {False: {}, True: {}}
         for i, rule in enumerate(self.rules):
             for word in rule.triggers:
-                index.setdefault(word, []).append(i)
-        self._index = {word: tuple(ids) for word, ids in index.items()}
-        self._family_of = tuple(FAMILY_OF[r.label] for r in self.rules)
+                indices[self._family_of[i] == STRATEGY].setdefault(word, []).append(i)
+        self._always = indices[True].pop(ALWAYS, []) + indices[False].pop(ALWAYS, [])
+        self._index = {word: tuple(ids) for word, ids in indices[False].items()}
+        self._strategy_index = {word: tuple(ids) for word, ids in indices[True].items()}
 
     def tag(self, text: str, families: frozenset[str] = ALL_FAMILIES) -> list[Tag]:
         norm = text.translate(_CHAR_MAP)
         index = self._index
-        candidates = {i for word in _words(norm) for i in index.get(word, ())}
+        words = _words(norm)
+        candidates = {i for word in words for i in index.get(word, ())}
+        if STRATEGY in families:
+            strategy_index = self._strategy_index
+            candidates.update(i for word in words for i in strategy_index.get(word, ()))
+        if self._always:
+            candidates.update(self._always)  # out-of-scope families are skipped below
         ctx: _Context | None = None
         found: dict[tuple[str, int, int], Tag] = {}
         for i in sorted(candidates):

@@ -5,7 +5,8 @@ Two tables of their own, created on first use with the store's engine (`ensure_t
 * `tags`: one row per finding — run_id, session_id, seq (the event), event type, speaker,
   agent, role, backend, label, span (start, end), confidence, evidence;
 * `tag_sets`: one row per (run_id, backend) that was scored — when, how many utterances and
-  tags, and the speakers' utterance counts (so counts can be turned into rates).
+  tags, the speakers' utterance counts (so counts can be turned into rates) and the label
+  families that were scored (so a report can tell "none found" from "never looked").
 
 Scoring a run again with the same backend replaces that backend's tags; another backend's
 tags are kept, so backends can be compared on the same events.
@@ -92,9 +93,16 @@ async def save_tags(store: Store, run_id: str, backend: str, utterances: Sequenc
         s.add_all(rows)
         s.add(TagSetRow(run_id=run_id, backend=backend, scored_at=datetime.now(timezone.utc),
                         utterances=len(utterances), tags=len(rows),
-                        meta={**(meta or {}), "speakers": speaker_counts(utterances)}))
+                        meta={**(meta or {}), "speakers": speaker_counts(utterances),
+                              "families": sorted(set().union(*(u.families for u in utterances)))}))
         await s.commit()
     return len(rows)
+
+
+async def tag_set(store: Store, run_id: str, backend: str) -> TagSetRow | None:
+    await ensure_tables(store)
+    async with _session(store) as s:
+        return await s.get(TagSetRow, (run_id, backend))
 
 
 async def tag_sets(store: Store, run_id: str) -> list[TagSetRow]:
