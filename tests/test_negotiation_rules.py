@@ -123,6 +123,27 @@ def test_scores_pareto_distance_and_gini_match_hand_computation(tiny):
     assert gini([0, 0, 90]) == pytest.approx(2 / 3)
 
 
+def brute_force_frontier(points: set) -> list:
+    """The definition, pair by pair: the vectors no other vector dominates."""
+    def dominates(a, b):
+        return all(x >= y for x, y in zip(a, b)) and a != b
+    return [p for p in points if not any(dominates(q, p) for q in points)]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_pareto_distance_equals_the_pairwise_definition_on_generated_scenarios(seed):
+    import random
+    s = generate_scenario(2 + seed % 3, 2 + seed % 3, seed)
+    deals = list(s.deals())
+    frontier = brute_force_frontier({tuple(s.scores(d)) for d in deals})
+    assert sorted(pareto_frontier([tuple(s.scores(d)) for d in deals])) == sorted(frontier)
+    for deal in random.Random(seed).sample(deals, min(15, len(deals))):
+        here = tuple(s.scores(deal))
+        better = [p for p in frontier if all(x >= y for x, y in zip(p, here))]
+        expected = 0.0 if here in frontier else min(math.dist(p, here) for p in better)
+        assert pareto_distance(s, deal) == pytest.approx(expected)
+
+
 def test_salary_package_scores_by_hand():
     s = builtin_scenarios()["salary-package"]
     deal = {"salary": "70k", "start": "1m", "remote": "2", "training": "1k"}

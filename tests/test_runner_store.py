@@ -61,6 +61,60 @@ async def test_agent_errors_and_timeouts_forfeit_turns_and_the_game_still_ends(s
     assert {"agent_failure", "turn_forfeited"} <= kinds
 
 
+async def test_stop_interrupts_an_agent_call_in_progress_and_keeps_the_partial_log(store):
+    stop = asyncio.Event()
+
+    def factory(spec, seed):
+        if spec.model == "local/gemma-3-270m":  # a foil that never answers in time
+            return SlowAgent(spec, ["never"])
+        return create_agent(spec, seed)
+
+    async def press_ctrl_c():
+        while not any(e.type == "turn.request" for e in await store.events("stop-me")):
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.3)  # several turns in: the slow foil's call is in progress
+        stop.set()
+
+    game_config = config(rounds=2, judge=SCRIPTED)
+    pressing = asyncio.create_task(press_ctrl_c())
+    result = await asyncio.wait_for(
+        run_session(ReverseTuring(), game_config, 2, store=store, run_id="r", session_id="stop-me",
+                    agent_factory=factory, stop=stop), 5)  # long before the slow foil's 10 s
+    await pressing
+    assert result.status == "abandoned" and result.error == "interrupted"
+    (session,) = await store.sessions("r")
+    assert session.status == "abandoned"
+    events = await store.events("stop-me")
+    assert [e.seq for e in events] == list(range(len(events)))
+    assert events[-1].type == "turn.request"  # the call that was interrupted, with no reply
+    # The interruption is the runner's own: the task carries no pending cancellation after it.
+    assert asyncio.current_task().cancelling() == 0
+    await asyncio.sleep(0)
+
+
+async def test_stop_before_the_game_starts_plays_no_turn(store):
+    stop = asyncio.Event()
+    stop.set()
+    result = await run_session(ReverseTuring(), SCRIPTED_CONFIG, 0, store=store, run_id="r",
+                               agent_factory=create_agent, stop=stop)
+    assert result.status == "abandoned"
+    assert not [e for e in await store.events(result.session_id) if e.type == "agent.reply"]
+
+
+async def test_cancelling_the_caller_is_not_mistaken_for_a_stop(store):
+    def factory(spec, seed):
+        return SlowAgent(spec, ["never"]) if spec.model == "local/gemma-3-270m" else create_agent(spec, seed)
+    task = asyncio.create_task(run_session(ReverseTuring(), config(rounds=2, judge=SCRIPTED), 2, store=store,
+                                           run_id="r", agent_factory=factory, stop=asyncio.Event()))
+    await asyncio.sleep(0.3)
+    task.cancel()
+    try:
+        await task
+        raise AssertionError("the cancellation was swallowed")
+    except asyncio.CancelledError:
+        pass
+
+
 async def test_a_game_bug_marks_the_session_failed_without_raising(store):
     class Broken(ReverseTuring):
         def apply(self, state, player, reply):

@@ -13,11 +13,12 @@ from rich.progress import (
 )
 
 from persona_arena.games.base import Game
+from persona_arena.server.gc_pauses import fewer_gc_pauses
 from persona_arena.server.runner import (
     DEFAULT_TURN_TIMEOUT, AgentFactory, EventHook, SessionResult, run_session,
 )
 from persona_arena.server.store import Store
-from persona_arena.transcripts.jsonl import transcript_path, write_jsonl
+from persona_arena.transcripts.jsonl import jsonl_text, transcript_path, write_text_atomically
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,9 @@ async def export_session(store: Store, result: SessionResult, root: Path) -> Pat
     """Writes the session's JSONL export; a finished session's events come from the runner
     (exactly what it committed), others are read back from the store."""
     events = result.events or await store.events(result.session_id)
-    return write_jsonl(events, transcript_path(root, result.run_id, result.session_id))
+    # The file system work in a thread: the event loop keeps serving the other games.
+    return await asyncio.to_thread(write_text_atomically, transcript_path(root, result.run_id, result.session_id),
+                                   jsonl_text(events))
 
 
 async def run_batch(jobs: list[GameJob], *, store: Store, run_id: str, export_root: Path,
@@ -47,7 +50,7 @@ async def run_batch(jobs: list[GameJob], *, store: Store, run_id: str, export_ro
     limit = asyncio.Semaphore(concurrency)
     results: list[SessionResult | None] = [None] * len(jobs)
     stats = {"running": 0, "failed": 0, "tokens": 0, "cost": 0.0}
-    with Progress(
+    with fewer_gc_pauses(), Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("running {task.fields[running]} · failed {task.fields[failed]} · "
                    "{task.fields[tokens]} tokens · ${task.fields[cost]:.4f}"),
@@ -56,6 +59,8 @@ async def run_batch(jobs: list[GameJob], *, store: Store, run_id: str, export_ro
         task = progress.add_task(run_id, total=already_done + len(jobs), completed=already_done, **stats)
 
         async def one(index: int, job: GameJob) -> None:
+            # The slot bounds the games in play (agent calls in flight); storing a finished
+            # game's end and writing its export happen after the next game has started.
             async with limit:
                 if stop is not None and stop.is_set():
                     return
@@ -65,15 +70,17 @@ async def run_batch(jobs: list[GameJob], *, store: Store, run_id: str, export_ro
                     result = await run_session(job.game, job.config, job.seed, store=store, run_id=run_id,
                                                agent_factory=agent_factory, session_id=job.session_id,
                                                job_key=job.job_key, turn_timeout=turn_timeout, stop=stop,
-                                               publish=publish)
-                    await export_session(store, result, export_root)
+                                               publish=publish, wait_for_commit=False)
                 finally:
                     stats["running"] -= 1
-                stats["failed"] += result.status == "failed"
-                stats["tokens"] += int(result.usage.get("prompt_tokens", 0) + result.usage.get("completion_tokens", 0))
-                stats["cost"] += float(result.usage.get("cost_usd", 0.0))
-                results[index] = result
-                progress.update(task, advance=1, **stats)
+            if result.committed is not None:
+                await result.committed
+            await export_session(store, result, export_root)
+            stats["failed"] += result.status == "failed"
+            stats["tokens"] += int(result.usage.get("prompt_tokens", 0) + result.usage.get("completion_tokens", 0))
+            stats["cost"] += float(result.usage.get("cost_usd", 0.0))
+            results[index] = result
+            progress.update(task, advance=1, **stats)
 
         await asyncio.gather(*(one(i, job) for i, job in enumerate(jobs)))
     return [r for r in results if r is not None]

@@ -51,6 +51,7 @@ class SessionResult:
     usage: dict[str, float] = field(default_factory=dict)  # summed over the session's agent replies
     error: str | None = None
     events: list[Event] = field(default_factory=list, repr=False)  # a finished session's log, as committed
+    committed: asyncio.Future[None] | None = field(default=None, repr=False)  # the session's end is stored
 
 
 def session_base_id(game: Game, config: BaseModel, seed: int) -> str:
@@ -59,14 +60,21 @@ def session_base_id(game: Game, config: BaseModel, seed: int) -> str:
 
 
 class _Log:
-    """Stamps drafts into events with a gapless seq and writes them to the store."""
+    """Stamps drafts into events with a gapless seq and queues them for the store.
+
+    Writes are pipelined: a turn's events are queued and the game goes on (the next agent
+    call overlaps the commit); `settle` waits until everything queued so far is committed and
+    raises the first write that failed. The runner settles before it queues the next reply and
+    before it ends the session, so at most one turn is ever uncommitted, and a crash loses
+    only a game that a rerun plays again from scratch anyway.
+    """
 
     def __init__(self, store: Store, run_id: str, session_id: str, publish: EventHook | None = None) -> None:
         self.store, self.run_id, self.session_id = store, run_id, session_id
         self.publish = publish
         self.seq = 0
         self.written: list[Event] = []  # what the store has committed, in order (for the export)
-        self.pending: list[asyncio.Future[None]] = []  # appends queued without waiting
+        self.pending: list[asyncio.Future[None]] = []  # queued writes not yet settled
 
     def _stamp(self, drafts: list[EventDraft]) -> list[Event]:
         events = []
@@ -75,22 +83,20 @@ class _Log:
             self.seq += 1
         return events
 
-    async def append(self, drafts: list[EventDraft]) -> None:
-        """Appends and waits until committed (and everything queued before it)."""
+    def queue(self, drafts: list[EventDraft]) -> None:
         events = self._stamp(drafts)
-        await self.store.append(events)
-        self._committed(events)
-        for pending in self.pending:  # committed before these, in queue order; a failure ends the game
-            pending.result()
-        self.pending.clear()
-
-    def append_soon(self, drafts: list[EventDraft]) -> None:
-        """Appends without waiting for the commit (the next `append` waits for both): used
-        for the turn marker, so a turn costs one commit wait instead of two."""
-        events = self._stamp(drafts)
+        if not events:
+            return
         future = self.store.append_soon(events)
         self.pending.append(future)
+        # Runs when the commit lands, before any waiter resumes: `written` is complete on settle.
         future.add_done_callback(lambda f: None if f.cancelled() or f.exception() else self._committed(events))
+
+    async def settle(self) -> None:
+        """Waits for every queued write (committed in queue order); a failure ends the game."""
+        pending, self.pending = self.pending, []
+        for future in pending:
+            await future
 
     def _committed(self, events: list[Event]) -> None:
         self.written += events
@@ -115,37 +121,51 @@ async def run_session(
     game: Game, config: BaseModel, seed: int, *, store: Store, run_id: str,
     agent_factory: AgentFactory, session_id: str | None = None, job_key: str | None = None,
     turn_timeout: float = DEFAULT_TURN_TIMEOUT, stop: asyncio.Event | None = None,
-    publish: EventHook | None = None,
+    publish: EventHook | None = None, wait_for_commit: bool = True,
 ) -> SessionResult:
     """`agent_factory` turns each player's spec into an agent (the caller chooses: the CLI
-    passes `agents.registry.create_agent`; the server does not import the adapters)."""
+    passes `agents.registry.create_agent`; the server does not import the adapters).
+
+    With `wait_for_commit=False` it returns as soon as the game is over and the session's
+    end is queued; `result.committed` is done once that is in the database (a batch frees the
+    game's slot for the next game meanwhile)."""
     session_id = session_id or await store.free_session_id(session_base_id(game, config, seed))
     start = game.setup(config, seed)
     players = {p: spec.canonical() for p, spec in start.players.items()}
     await store.ensure_run(run_id)
-    await store.start_session(session_id, run_id=run_id, game=game.name, seed=seed,
-                              config=json.loads(config.model_dump_json(exclude_none=True)), players=players,
-                              job_key=job_key)
+    # Queued, not awaited: the events that follow are committed after it, and the first
+    # settle below reports a failure.
+    started = store.start_session_soon(
+        session_id, run_id=run_id, game=game.name, seed=seed,
+        config=json.loads(config.model_dump_json(exclude_none=True)), players=players, job_key=job_key)
     log.info("session.started", session=session_id, game=game.name, seed=seed)
     events = _Log(store, run_id, session_id, publish)
+    events.pending.append(started)
     usage: dict[str, float] = {}
     agents: dict[str, Agent] = {}
+
+    async def end(status: str, outcome: dict[str, Any] | None, error: str | None = None) -> SessionResult:
+        committed = store.finish_session_soon(session_id, status=status, outcome=outcome, error=error)
+        if wait_for_commit:
+            await committed
+        return SessionResult(session_id, run_id, status, outcome, players, usage, error,
+                             events=events.written if status == "finished" else [], committed=committed)
+
+    watch = _StopWatch(stop)
     try:
         # One agent object per player: the twin never shares state with its judge.
         agents = {p: agent_factory(spec, seed) for p, spec in start.players.items()}
-        await events.append(start.events)
+        events.queue(start.events)
         for _ in range(MAX_TURNS):
             observation = game.next_turn(start.state)
             if observation is None:
                 break
             player = observation.player
             # Logged before the call: a turn in progress is visible, and ts gives the latency.
-            events.append_soon([EventDraft(type="turn.request", visible_to=[], payload={
+            events.queue([EventDraft(type="turn.request", visible_to=[], payload={
                 "player": player, "turn": observation.turn, "turn_number": observation.turn_number})])
-            if stop is not None and stop.is_set():
-                raise SessionInterrupted
             asked_at = asyncio.get_running_loop().time()
-            reply, reply_usage = await _ask(agents[player], observation, turn_timeout, stop)
+            reply, reply_usage = await _ask(agents[player], observation, turn_timeout, watch)
             timing = await _equalize_latency(config, asked_at, stop)
             for k, v in reply_usage.items():
                 if isinstance(v, (int, float)) and not isinstance(v, bool):
@@ -153,28 +173,59 @@ async def run_session(
             answered = EventDraft(type="agent.reply", actor=player, visible_to=[], payload={
                 "player": player, "text": reply.text, "failure": reply.failure, "usage": reply_usage,
                 **timing})
+            # The previous turn's commit overlapped the agent call; a failed write stops here.
+            await events.settle()
             # Notes first: the game's own events (its outcome last of all) close the batch.
-            await events.append([*_agent_notes(agents), answered, *game.apply(start.state, player, reply)])
+            events.queue([*_agent_notes(agents), answered, *game.apply(start.state, player, reply)])
         else:
             raise RuntimeError(f"game did not end within {MAX_TURNS} turns")
+        await events.settle()
         outcome = game.outcome(start.state)
-        await store.finish_session(session_id, status="finished", outcome=outcome)
         log.info("session.finished", session=session_id, result=(outcome or {}).get("result"))
-        return SessionResult(session_id, run_id, "finished", outcome, players, usage, events=events.written)
+        return await end("finished", outcome)
     except SessionInterrupted:
-        # Stopped between database writes: the partial log stays, marked as abandoned.
-        await store.finish_session(session_id, status="abandoned", outcome=None, error="interrupted")
+        # Stopped between turns: the partial log stays (writes in flight land first), marked abandoned.
         log.info("session.interrupted", session=session_id)
-        return SessionResult(session_id, run_id, "abandoned", None, players, usage, "interrupted")
+        return await end("abandoned", None, "interrupted")
     except Exception as err:
+        if started.done() and not started.cancelled() and started.exception() is not None:
+            raise  # the session row itself could not be written: there is no session to mark
         # A bug in a game or the store: the session is marked failed, the batch goes on.
         error = f"{type(err).__name__}: {err}"
         log.exception("session.failed", session=session_id, error=error)
-        await store.finish_session(session_id, status="failed", outcome=None, error=error)
-        return SessionResult(session_id, run_id, "failed", None, players, usage, error)
+        return await end("failed", None, error)
     finally:
+        watch.close()
         for agent in agents.values():
             await agent.close()
+
+
+class _StopWatch:
+    """Turns `stop` into an interruption of the agent call in progress. One waiter per
+    session: racing a fresh stop-waiter task against every agent call cost several trips
+    through the event loop's queue per turn."""
+
+    def __init__(self, stop: asyncio.Event | None) -> None:
+        self.stop = stop
+        self.task = asyncio.current_task()
+        self.asking = False
+        self.interrupted = False
+        self._waiter = None if stop is None else asyncio.ensure_future(stop.wait())
+        if self._waiter is not None:
+            self._waiter.add_done_callback(self._on_stop)
+
+    @property
+    def stopped(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
+
+    def _on_stop(self, waiter: asyncio.Future[Any]) -> None:
+        if self.asking and not waiter.cancelled() and self.task is not None:
+            self.interrupted = True
+            self.task.cancel()
+
+    def close(self) -> None:
+        if self._waiter is not None:
+            self._waiter.cancel()
 
 
 async def _equalize_latency(config: BaseModel, asked_at: float, stop: asyncio.Event | None) -> dict[str, float]:
@@ -199,25 +250,32 @@ async def _equalize_latency(config: BaseModel, asked_at: float, stop: asyncio.Ev
 
 
 class SessionInterrupted(Exception):
-    """The run was asked to stop (Ctrl-C); raised only where no database write is in flight."""
+    """The run was asked to stop (Ctrl-C); raised between turns or by interrupting an agent
+    call, never inside a game's rules. Writes already queued land before the session's end."""
 
 
-async def _ask(agent: Agent, observation: Any, timeout: float,
-               stop: asyncio.Event | None) -> tuple[Reply, dict[str, Any]]:
+async def _ask(agent: Agent, observation: Any, timeout: float, watch: _StopWatch) -> tuple[Reply, dict[str, Any]]:
+    if watch.stopped:
+        raise SessionInterrupted
+    watch.asking = True
     try:
-        call = asyncio.ensure_future(asyncio.wait_for(agent.act(observation), timeout))
-        if stop is not None:
-            stopped = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({call, stopped}, return_when=asyncio.FIRST_COMPLETED)
-            stopped.cancel()
-            if not call.done():
-                call.cancel()
-                raise SessionInterrupted
-        response = await call
+        # In this task (no task per call): a reply wakes the session directly.
+        async with asyncio.timeout(timeout):
+            response = await agent.act(observation)
     except TimeoutError:
         return Reply.failed(f"timeout after {timeout:g}s"), {}
+    except asyncio.CancelledError:
+        if watch.interrupted:
+            asyncio.current_task().uncancel()  # type: ignore[union-attr]
+            raise SessionInterrupted from None
+        raise
     except Exception as err:  # any agent error forfeits the turn, never the run
         # Provider errors may quote a request's key: it must not reach the event log.
         return Reply.failed(redact(f"{type(err).__name__}: {err}")[:500]), {}
+    finally:
+        watch.asking = False
+    if watch.interrupted:  # the agent swallowed the cancellation
+        asyncio.current_task().uncancel()  # type: ignore[union-attr]
+        raise SessionInterrupted
     # Text that UTF-8 cannot carry (lone surrogates) would break the store and every export.
     return Reply(text=None if response.text is None else scrub_text(response.text)), response.usage

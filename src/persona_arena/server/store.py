@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic_core import to_json
 from sqlalchemy import JSON, Column, DateTime, Index, bindparam, event, func, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -101,15 +101,28 @@ def database_url(db: str | None = None) -> str:
 WriteKind = Literal["start", "events", "finish"]
 
 # Events are most of what is written. On SQLite they go in as plain tuples, serialised the way
-# SQLAlchemy's JSON and DateTime types store them (and read them back).
-_SQLITE_INSERT_EVENTS = ("INSERT INTO events (session_id, seq, run_id, schema, ts, type, actor, visible_to, payload) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+# SQLAlchemy's JSON and DateTime types store them (and read them back), many rows per INSERT:
+# the sqlite3 module lets go of the GIL around every statement step, and with the event loop
+# busy each hand-back costs the writer thread a switch interval, so one step per chunk instead
+# of one per row keeps a big commit from crawling (and from stalling the loop).
+_EVENT_COLUMNS = "session_id, seq, run_id, schema, ts, type, actor, visible_to, payload"
+_SQLITE_ROWS_PER_INSERT = 1000  # 9 parameters a row, well under SQLite's 32,766 limit
+
+
+def _sqlite_insert_events(rows: int) -> str:
+    return f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * rows)
 
 
 def _sqlite_event_row(row: dict[str, Any]) -> tuple:
     ts = row["ts"].astimezone(timezone.utc).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    # pydantic-core's encoder (NaN kept as json.dumps writes it): reads back the same, several
+    # times faster
     return (row["session_id"], row["seq"], row["run_id"], row["schema"], ts, row["type"], row["actor"],
-            json.dumps(row["visible_to"]), json.dumps(row["payload"]))
+            _json(row["visible_to"]), _json(row["payload"]))
+
+
+def _json(value: Any) -> str:
+    return to_json(value, inf_nan_mode="constants").decode()
 
 
 class Store:
@@ -117,6 +130,7 @@ class Store:
         self.engine = engine
         self._queue: list[tuple[WriteKind, Any, asyncio.Future[None]]] = []
         self._known_runs: set[str] = set()
+        self._run_check = asyncio.Lock()  # many sessions of a new run start at once: one looks it up
         self._writer: asyncio.Task[None] | None = None
         # SQLite has one writer at a time; writers from several pooled connections would wait
         # on its file lock in threads (busy timeouts). Taking turns here is much faster.
@@ -163,17 +177,18 @@ class Store:
         # Every session of a run calls this: after the first, a set lookup (runs are never deleted).
         if run_id in self._known_runs:
             return
-        if await self.run(run_id) is not None:  # the usual case: a read, no write turn needed
+        async with self._run_check:
+            if run_id in self._known_runs:
+                return
+            if await self.run(run_id) is None:
+                async with self._writing(), self._session() as s:
+                    if await s.get(RunRow, run_id) is None:
+                        s.add(RunRow(id=run_id, created_at=datetime.now(timezone.utc), meta=meta or {}))
+                        try:
+                            await s.commit()
+                        except IntegrityError:  # another process created it first
+                            await s.rollback()
             self._known_runs.add(run_id)
-            return
-        async with self._writing(), self._session() as s:
-            if await s.get(RunRow, run_id) is None:
-                s.add(RunRow(id=run_id, created_at=datetime.now(timezone.utc), meta=meta or {}))
-                try:
-                    await s.commit()
-                except IntegrityError:  # another session of the run created it first
-                    await s.rollback()
-        self._known_runs.add(run_id)
 
     async def run(self, run_id: str) -> RunRow | None:
         async with self._session() as s:
@@ -182,7 +197,14 @@ class Store:
     async def start_session(self, session_id: str, *, run_id: str, game: str, seed: int,
                             config: dict[str, Any], players: dict[str, str],
                             job_key: str | None = None) -> None:
-        await self._submit("start", {
+        await self.start_session_soon(session_id, run_id=run_id, game=game, seed=seed, config=config,
+                                      players=players, job_key=job_key)
+
+    def start_session_soon(self, session_id: str, *, run_id: str, game: str, seed: int,
+                           config: dict[str, Any], players: dict[str, str],
+                           job_key: str | None = None) -> asyncio.Future[None]:
+        """Queues the session row; events appended after it are committed after it (or with it)."""
+        return self._enqueue("start", {
             "id": session_id, "run_id": run_id, "job_key": job_key, "game": game, "seed": seed,
             "status": "running", "config": config, "players": players, "outcome": None, "error": None,
             "started_at": datetime.now(timezone.utc), "finished_at": None})
@@ -212,18 +234,19 @@ class Store:
 
     async def finish_session(self, session_id: str, *, status: str, outcome: dict[str, Any] | None,
                              error: str | None = None) -> None:
-        await self._submit("finish", {"key_id": session_id, "status": status, "outcome": outcome, "error": error,
-                                      "finished_at": datetime.now(timezone.utc)})
+        await self.finish_session_soon(session_id, status=status, outcome=outcome, error=error)
+
+    def finish_session_soon(self, session_id: str, *, status: str, outcome: dict[str, Any] | None,
+                            error: str | None = None) -> asyncio.Future[None]:
+        return self._enqueue("finish", {"key_id": session_id, "status": status, "outcome": outcome, "error": error,
+                                        "finished_at": datetime.now(timezone.utc)})
 
     # -- group commit ----------------------------------------------------------------------
     # The hot writes (session starts, events, session ends) are queued and committed together:
     # whatever arrives while a transaction is in flight goes into the next one, as one bulk
     # statement per kind (each statement is a round trip to the database's thread). With many
-    # concurrent games that turns thousands of small transactions into a few large ones, and
-    # each caller still returns only once its own write is committed.
-    async def _submit(self, kind: WriteKind, rows: Any) -> None:
-        await self._enqueue(kind, rows)
-
+    # concurrent games that turns thousands of small transactions into a few large ones. Each
+    # write's future is done once it is committed; the `*_soon` methods hand it to the caller.
     def _enqueue(self, kind: WriteKind, rows: Any) -> asyncio.Future[None]:
         done = asyncio.get_running_loop().create_future()
         self._queue.append((kind, rows, done))
@@ -263,7 +286,10 @@ class Store:
             if starts:
                 await conn.execute(SessionRow.__table__.insert(), starts)
             if events and self._write_lock is not None:  # SQLite: skip SQLAlchemy's per-row binding
-                await conn.exec_driver_sql(_SQLITE_INSERT_EVENTS, [_sqlite_event_row(r) for r in events])
+                for i in range(0, len(events), _SQLITE_ROWS_PER_INSERT):
+                    chunk = events[i:i + _SQLITE_ROWS_PER_INSERT]
+                    await conn.exec_driver_sql(_sqlite_insert_events(len(chunk)),
+                                               tuple(v for r in chunk for v in _sqlite_event_row(r)))
             elif events:
                 await conn.execute(EventRow.__table__.insert(), events)
             if finishes:

@@ -15,11 +15,18 @@ class TranscriptError(ValueError):
 
 
 def write_jsonl(events: Iterable[Event], path: Path) -> Path:
+    return write_text_atomically(path, jsonl_text(events))
+
+
+def jsonl_text(events: Iterable[Event]) -> str:
+    return "".join(e.to_json() + "\n" for e in events)
+
+
+def write_text_atomically(path: Path, text: str) -> Path:
+    """Through a temporary file and a rename: a reader never sees half a transcript."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        for e in events:
-            f.write(e.to_json() + "\n")
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
     return path
 

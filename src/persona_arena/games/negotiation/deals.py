@@ -5,8 +5,9 @@ Agents never compute scores; everything here works on a scenario's secret tables
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+
+import numpy as np
 
 from persona_arena.games.negotiation.scenario import Deal, Scenario
 
@@ -33,29 +34,45 @@ class AcceptanceRule:
 
 def pareto_frontier(points: list[tuple[int, ...]]) -> list[tuple[int, ...]]:
     """The score vectors no other vector dominates (≥ for everyone, > for someone)."""
-    unique = sorted(set(points), reverse=True)
-    frontier: list[tuple[int, ...]] = []
-    for p in unique:
-        if not any(_dominates(q, p) for q in frontier):
-            frontier = [q for q in frontier if not _dominates(p, q)]
-            frontier.append(p)
-    return frontier
+    return [tuple(int(x) for x in p) for p in _skyline(np.asarray(points, dtype=np.int64))]
 
 
-def _dominates(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
-    return all(x >= y for x, y in zip(a, b)) and a != b
+def _skyline(points: np.ndarray) -> np.ndarray:
+    """The non-dominated rows of `points` (one row per distinct vector). The row with the
+    largest sum is never dominated; taking it and dropping every row it covers, until none is
+    left, visits exactly the frontier (a few dozen vectors) instead of comparing all pairs."""
+    remaining = np.unique(points, axis=0)
+    frontier = []
+    while len(remaining):
+        best = remaining[np.argmax(remaining.sum(axis=1))]
+        frontier.append(best)
+        remaining = remaining[~(remaining <= best).all(axis=1)]
+    return np.array(frontier).reshape(len(frontier), points.shape[1] if points.ndim == 2 else 0)
+
+
+def score_matrix(scenario: Scenario) -> np.ndarray:
+    """Every deal's score vector, one row per deal in `scenario.deals()` order, one column per party."""
+    columns = []
+    for party in scenario.parties:
+        totals = np.zeros(1, dtype=np.int64)
+        for issue in scenario.issues:  # the last issue varies fastest, as in itertools.product
+            row = np.array([party.scores[issue.id][o.id] for o in issue.options], dtype=np.int64)
+            totals = np.add.outer(totals, row).ravel()
+        columns.append(totals)
+    return np.stack(columns, axis=1)
 
 
 def pareto_distance(scenario: Scenario, deal: Deal) -> float:
     """Euclidean distance (in points) from the deal's score vector to the nearest Pareto-optimal
     vector that dominates it: how much the parties left on the table together. 0 when the deal
     is Pareto-optimal."""
-    here = tuple(scenario.scores(deal))
-    frontier = pareto_frontier([tuple(scenario.scores(d)) for d in scenario.deals()])
-    better = [p for p in frontier if all(x >= y for x, y in zip(p, here))]
-    if not better or here in better:
+    here = np.array(scenario.scores(deal), dtype=np.int64)
+    points = score_matrix(scenario)
+    # The frontier vectors that dominate `here` are exactly the frontier of the vectors ≥ it.
+    frontier = _skyline(points[(points >= here).all(axis=1)])
+    if (frontier == here).all(axis=1).any():
         return 0.0
-    return min(math.dist(p, here) for p in better)
+    return float(np.sqrt(((frontier - here) ** 2).sum(axis=1)).min())
 
 
 def gini(values: list[float]) -> float:

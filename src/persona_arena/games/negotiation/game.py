@@ -9,14 +9,13 @@ scores every proposal against the secret tables; those numbers only go to the go
 
 from __future__ import annotations
 
-import json
 import random
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from persona_arena.core.events import PUBLIC, EventDraft
-from persona_arena.core.observations import Message, Observation, Reply, merge_turns
+from persona_arena.core.observations import Observation, Reply, merge_turns
 from persona_arena.core.specs import AgentSpec
 from persona_arena.games.base import GameStart, GameState
 from persona_arena.games.negotiation import prompts
@@ -28,6 +27,7 @@ from persona_arena.games.negotiation.parsing import (
 from persona_arena.games.negotiation.personas import GOAL_DESCRIPTIONS, HiddenGoal, Persona, hidden_goal
 from persona_arena.games.negotiation.scenario import Deal, PartyProfile, Scenario
 from persona_arena.games.negotiation.textchecks import contradictions, leaked_numbers
+from persona_arena.games.negotiation.transcript import PartyTranscript
 from persona_arena.games.replies import Unusable
 
 EXCERPT_CHARS = 300
@@ -70,6 +70,7 @@ class NegotiationState(GameState):
     contradicted_turns: Counter[str] = field(default_factory=Counter)
     debriefs: dict[str, Debrief | None] = field(default_factory=dict)
     briefs: dict[str, str] = field(default_factory=dict)             # player -> its rendered brief
+    views: dict[str, PartyTranscript] = field(default_factory=dict)  # player -> its chat, folded so far
     outcome: dict[str, Any] | None = None
 
 
@@ -403,118 +404,44 @@ class Negotiation:
 
     # -- observations: built only from events the player may see ---------------------------
     def _observation(self, state: NegotiationState, player: str) -> Observation:
-        visible = state.visible_events(player)
-        started = next(e.payload for e in visible if e.type == "game.started")
-        brief = next(e.payload for e in visible if e.type == "party.brief")
-        names = {p["player"]: p["name"] for p in started["parties"]}
-        table = brief["score_table"]
-
-        def worth(options: Deal) -> int:
-            return sum(table[i][o] for i, o in options.items())
-
-        def describe(options: Deal) -> str:
-            return state_free_describe(started["scenario"], options)
-
-        messages: list[Message] = []
-        user: list[str] = []
-        mine: dict[str, Any] = {}
-        proposals: dict[int, dict[str, Any]] = {}
-        accepted: dict[int, set[str]] = {}
-
-        def flush_user() -> None:
-            if user:
-                messages.append(Message(role="user", content="\n".join(user)))
-                user.clear()
-
-        def flush_mine() -> None:
-            if mine:
-                flush_user()
-                messages.append(Message(role="assistant", content=json.dumps(mine)))
-                mine.clear()
-
-        for event in visible:
-            p = event.payload
-            own = event.actor == player
-            if not own or event.type == "rule.violation":
-                flush_mine()
-            if event.type == "round.started":
-                user.append(f"— Round {p['round']} of {state.config.rounds} —")
-            elif event.type == "party.scratchpad":
-                flush_user()
-                mine["scratchpad"] = p["text"]
-            elif event.type == "party.message":
-                if own:
-                    flush_user()
-                    mine["message"] = p["text"]
-                else:
-                    user.append(f"{names[event.actor]} says: {json.dumps(p['text'], ensure_ascii=False)}")
-            elif event.type == "proposal.made":
-                proposals[p["proposal"]] = p
-                accepted[p["proposal"]] = {p["by"]}
-                if own:
-                    mine.update(action="propose", proposal=p["options"])
-                    flush_mine()
-                    user.append(f"Your proposal is #{p['proposal']} (worth {worth(p['options'])} points to you).")
-                else:
-                    user.append(f"{names[p['by']]} proposes #{p['proposal']}: {describe(p['options'])} "
-                                f"(worth {worth(p['options'])} points to you).")
-            elif event.type == "proposal.response":
-                (accepted[p["proposal"]].add if p["accept"] else accepted[p["proposal"]].discard)(p["party"])
-                if own:
-                    mine["action"] = "accept" if p["accept"] else "reject"
-                else:
-                    user.append(f"{names[p['party']]} {'accepts' if p['accept'] else 'rejects'} proposal #{p['proposal']}.")
-            elif event.type == "deal.reached":
-                user.append(f"Proposal #{p['proposal']} has been accepted: a deal is reached.")
-            elif event.type == "rule.violation":
-                if p["used"]:
-                    user.append(f"(Note: {p['detail']}.)")
-                elif p["excerpt"] is not None:
-                    flush_user()
-                    messages.append(Message(role="assistant", content=p["excerpt"] or "(empty)"))
-                    user.append(prompts.retry_prompt(p["detail"]))
-        flush_mine()
+        view = state.views.get(player) or state.views.setdefault(
+            player, PartyTranscript(player=player, rounds=state.config.rounds))
+        view.catch_up(state.events)
+        started, brief, names = view.started, view.brief, view.names
+        assert started is not None and brief is not None  # the setup events open every log
+        chat = view.open_chat()
 
         # The brief never changes during a game: built once per player.
         instructions = state.briefs.get(player) or state.briefs.setdefault(player, prompts.party_brief(started, brief))
         if state.phase == "debrief":
-            result = (f"a deal was reached: {describe(state.final)}." if state.final
+            result = (f"a deal was reached: {view.describe(state.final)}." if state.final
                       else "no deal was reached.")
-            user.append(prompts.debrief_prompt(result, [n for q, n in names.items() if q != player]))
-            flush_user()
+            chat.user.append(prompts.debrief_prompt(result, [n for q, n in names.items() if q != player]))
+            chat.flush_user()
             others = [n for q, n in names.items() if q != player]
             return Observation(
                 game=self.name, player=player, role="party", turn="debrief",
-                turn_number=state.turns[player], instructions=instructions, messages=merge_turns(messages),
+                turn_number=state.turns[player], instructions=instructions, messages=merge_turns(chat.messages),
                 reply_schema=debrief_schema(others, list(GOAL_DESCRIPTIONS)),
                 max_reply_chars=state.config.max_raw_chars)
 
         allowed = list(self._allowed(state, player))
         standing_text = None
-        if proposals:
-            last = proposals[max(proposals)]
+        if view.proposals:
+            last = view.proposals[max(view.proposals)]
             by = "you" if last["by"] == player else names[last["by"]]
-            agreed = sorted(names[q] for q in accepted[last["proposal"]])
-            standing_text = (f"Standing proposal #{last['proposal']} by {by}: {describe(last['options'])}. "
-                             f"Accepted so far by: {', '.join(agreed)}. It is worth {worth(last['options'])} "
+            agreed = sorted(names[q] for q in view.accepted[last["proposal"]])
+            standing_text = (f"Standing proposal #{last['proposal']} by {by}: {view.describe(last['options'])}. "
+                             f"Accepted so far by: {', '.join(agreed)}. It is worth {view.worth(last['options'])} "
                              f"points to you (your minimum is {brief['minimum']}).")
-        user.append(prompts.turn_prompt(state.round, state.config.rounds, standing_text, allowed,
-                                        closing=state.phase.startswith("closing")))
-        flush_user()
+        chat.user.append(prompts.turn_prompt(state.round, state.config.rounds, standing_text, allowed,
+                                             closing=state.phase.startswith("closing")))
+        chat.flush_user()
         return Observation(
             game=self.name, player=player, role="party", turn=state.phase,
-            turn_number=state.turns[player], instructions=instructions, messages=merge_turns(messages),
+            turn_number=state.turns[player], instructions=instructions, messages=merge_turns(chat.messages),
             reply_schema=move_schema(started["scenario"], allowed, state.config),
             max_reply_chars=state.config.max_raw_chars)
-
-
-def state_free_describe(public_scenario: dict[str, Any], options: Deal) -> str:
-    """A deal in words, from the public scenario only."""
-    parts = []
-    for issue in public_scenario["issues"]:
-        label = next(o["label"] for o in issue["options"] if o["id"] == options[issue["id"]])
-        parts.append(f"{issue['title']}: {label}")
-    return "; ".join(parts)
 
 
 def move_schema(public_scenario: dict[str, Any], allowed: list[str], config: NegotiationConfig) -> dict[str, Any]:
