@@ -213,10 +213,14 @@ class LLMAgent:
     def _cost(self, response: Any) -> float:
         if self.is_local:
             return 0.0
-        try:  # raises for models without cost data (aliases on private servers, unknown models)
-            cost = litellm.completion_cost(completion_response=response)
-        except Exception:
-            return 0.0
+        hidden = getattr(response, "_hidden_params", None)
+        if isinstance(hidden, dict) and "response_cost" in hidden:
+            cost = hidden["response_cost"]  # litellm priced the reply already (None: no cost data)
+        else:
+            try:  # raises for models without cost data (aliases on private servers, unknown models)
+                cost = litellm.completion_cost(completion_response=response)
+            except Exception:
+                return 0.0
         return float(cost) if isinstance(cost, (int, float)) and cost >= 0 else 0.0
 
     async def close(self) -> None:

@@ -4,10 +4,13 @@
   (tenacity) on rate limits, 5xx, timeouts and connection errors; each try bounded by a
   timeout. This is the ONLY retry layer: callers must switch off litellm's and the OpenAI
   SDK's own retries (`num_retries=0`).
-* `AdaptiveLimiter`: an AIMD concurrency limit per provider endpoint, shared by every agent
-  of the process that talks to it (`limiter_for`). It starts at the maximum; a rate limit (429)
-  halves it (once per "window": requests that started before the last cut do not cut again),
-  and every `increase_after` consecutive successes raise it by one, back up to the maximum.
+* `AdaptiveLimiter`: a concurrency limit per provider endpoint, shared by every agent of the
+  process that talks to it (`limiter_for`), that learns the provider's ceiling. It starts at
+  the maximum; a rate limit (429) brings it to one below the requests then out (a burst of
+  429s: down to what the provider accepted), a cut of at most `decrease` per window when few
+  were out; every `increase_after` consecutive successes raise it by one, up to the maximum.
+  A 429 that left the limiter full is retried as soon as a request finishes (first in the
+  queue), not after a blind sleep; other retries back off with jitter.
 * `ReliabilitySettings`: the knobs, read from `ARENA_LLM_*` environment variables.
 
 Nothing here knows about games or litellm; it classifies errors by their status code and
@@ -45,7 +48,7 @@ class ReliabilitySettings:
     timeout: float = 60.0        # seconds; one provider call
     max_concurrency: int = 64    # in-flight calls per provider endpoint, at most (and at start)
     increase_after: int = 10     # consecutive successes before the limit grows by one
-    decrease: float = 0.75       # the limit is multiplied by this on a 429 (once per window)
+    decrease: float = 0.75       # a 429 cuts the limit by at most this factor (once per window)
 
     def __post_init__(self) -> None:
         for name in ("attempts", "max_concurrency", "increase_after"):
@@ -137,24 +140,45 @@ def retry_after(err: BaseException) -> float | None:
 
 
 class _Backoff:
-    """Full-jitter exponential backoff, but never shorter than the server's Retry-After."""
+    """How long a retry sleeps before it queues for a slot again.
 
-    def __init__(self, base: float, cap: float) -> None:
+    * A 429 whose request left the limiter full (`slot_bound()`): not at all. The limiter
+      lowered its limit below the requests out, so the retry (first in the queue) is sent when
+      one of them finishes: when the provider has room, which no fixed sleep can know.
+    * Otherwise full-jitter exponential backoff, never shorter than the server's Retry-After
+      (capped at `cap`); a Retry-After of 0 does not cancel the backoff: a server saying "now"
+      while refusing every request would otherwise burn every attempt at once.
+    """
+
+    def __init__(self, base: float, cap: float, slot_bound: Callable[[], bool] = lambda: False) -> None:
         self.cap = cap
         self.jitter = wait_random_exponential(multiplier=base, max=cap)
+        self.slot_bound = slot_bound
 
     def __call__(self, retry_state: Any) -> float:
-        wait = self.jitter(retry_state)
         outcome = retry_state.outcome
         err = outcome.exception() if outcome is not None and outcome.failed else None
         asked = retry_after(err) if err is not None else None
+        if err is not None and is_overload(err) and self.slot_bound():
+            return min(asked, self.cap) if asked else 0.0
+        wait = self.jitter(retry_state)
         return max(wait, min(asked, self.cap)) if asked else wait
 
 
 # -- the adaptive limiter ----------------------------------------------------------------------
 class AdaptiveLimiter:
-    """An AIMD concurrency limit: × `decrease` on overload (at most once per window of requests
-    started before the last cut), +1 after `increase_after` consecutive successes.
+    """A concurrency limit that finds the provider's ceiling and stays just under it.
+
+    A 429 is a request the provider had no room for: the limit goes to one below the number
+    of requests out at that moment (this one included) — a provider that refused the 21st has
+    room for 20, whatever the limit said. So a burst of 429s (everything sent above a hard
+    ceiling) brings the limit down to the ceiling, one refusal each, not below it; a refused
+    request's retry then waits for a request to finish, i.e. for room that really exists.
+    A refusal of a request sent since the last such refusal (a new *window*) may instead cut
+    by at most `decrease` (the floor of that cut): with few requests out (a rate limit, a shared
+    key) the limit falls geometrically, once per window, not to the number out at once.
+    `increase_after` consecutive successes raise the limit by one (probing for room), up
+    to `max_limit`; at a hard ceiling each probe costs one 429 and one step down.
 
     Not thread-safe; usable from any event loop (waiters are futures of the loop that waits).
     """
@@ -169,24 +193,28 @@ class AdaptiveLimiter:
         self.increase_after = increase_after
         self.limit = max_limit
         self.in_flight = 0
-        self.epoch = 0            # bumped by every cut
+        self.epoch = 0            # the window; bumped by every refusal of a request sent in it
         self.successes = 0        # consecutive, since the last overload
-        self.overloads = 0        # 429s seen (cut or not)
-        self.cuts = 0
-        self._waiters: deque[asyncio.Future[None]] = deque()
+        self.overloads = 0        # 429s seen
+        self.cuts = 0             # 429s that lowered the limit
+        self._waiters: deque[asyncio.Future[int]] = deque()
 
     def __repr__(self) -> str:
         return f"AdaptiveLimiter(limit={self.limit}/{self.max_limit}, in_flight={self.in_flight})"
 
-    async def acquire(self) -> int:
-        """Wait for a slot; returns the epoch the request starts in (give it to `on_overload`)."""
+    async def acquire(self, *, first: bool = False) -> int:
+        """Wait for a slot; returns the window the request is sent in (give it to
+        `on_overload`). `first`: ahead of the queue (a retry, which has queued once already)."""
         if self.in_flight < self.limit and not self._waiters:
             self.in_flight += 1
             return self.epoch
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(future)
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        if first:
+            self._waiters.appendleft(future)
+        else:
+            self._waiters.append(future)
         try:
-            await future
+            return await future
         except asyncio.CancelledError:
             if future.done() and not future.cancelled():  # a slot was handed over: pass it on
                 self.release()
@@ -196,7 +224,6 @@ class AdaptiveLimiter:
                 except ValueError:
                     pass
             raise
-        return self.epoch
 
     def release(self) -> None:
         self.in_flight = max(0, self.in_flight - 1)
@@ -208,7 +235,7 @@ class AdaptiveLimiter:
             if future.done() or future.get_loop().is_closed():
                 continue
             self.in_flight += 1  # the slot belongs to the woken waiter from now on
-            future.set_result(None)
+            future.set_result(self.epoch)
 
     def on_success(self) -> None:
         self.successes += 1
@@ -218,25 +245,38 @@ class AdaptiveLimiter:
             self._wake()
 
     def on_overload(self, epoch: int | None = None) -> bool:
-        """A 429 for a request that started in `epoch`. Cuts the limit at most once per epoch;
-        returns whether it did."""
+        """A 429 for a request sent in window `epoch` (None: the current one), still counted
+        in `in_flight` when it runs in a slot. Returns whether the limit went down."""
         self.overloads += 1
         self.successes = 0
-        if epoch is not None and epoch != self.epoch:
-            return False  # the limit was already cut since that request started
-        self.limit = max(self.min_limit, min(self.limit - 1, int(self.limit * self.decrease)))
-        self.epoch += 1
+        new_window = epoch is None or epoch == self.epoch  # the first refusal of this limit
+        if self.in_flight:
+            lowered = min(self.limit, self.in_flight) - 1
+        else:  # a caller that takes no slots: how many requests are out is not known
+            lowered = 0 if new_window else self.limit
+        if new_window:
+            self.epoch += 1
+            lowered = max(lowered, int(self.limit * self.decrease))
+        lowered = max(self.min_limit, lowered)
+        if lowered >= self.limit:
+            return False
+        self.limit = lowered
         self.cuts += 1
         return True
 
-    async def run(self, call: Callable[[], Awaitable[T]]) -> T:
-        """`call()` inside a slot, feeding its outcome back into the limit."""
-        epoch = await self.acquire()
+    async def run(self, call: Callable[[], Awaitable[T]], *, first: bool = False,
+                  refused: Callable[[bool], None] | None = None) -> T:
+        """`call()` inside a slot, feeding its outcome back into the limit. On a 429,
+        `refused(full)` says whether the limiter is full without this request's slot (its
+        retry waits for another request to finish)."""
+        epoch = await self.acquire(first=first)
         try:
             result = await call()
         except BaseException as err:
             if is_overload(err):
                 self.on_overload(epoch)
+                if refused is not None:
+                    refused(self.in_flight - 1 >= self.limit)
             raise
         finally:
             self.release()
@@ -292,22 +332,31 @@ async def call_with_retries(
 
     Each try runs inside a `limiter` slot (when given) and, when `guard_timeout` is set, under
     `asyncio.wait_for` (for providers that ignore their own timeout). Retries only errors
-    `is_retryable` accepts, waiting with jittered exponential backoff. Raises `CallFailed`.
+    `is_retryable` accepts, waiting as `_Backoff` says (a retry queues ahead of new requests).
+    Raises `CallFailed`.
     """
     counter = attempts if attempts is not None else Attempts()
     tries = 0
+    slot_bound = False  # the last try was a 429 that left the limiter full
+
+    def refused(full: bool) -> None:
+        nonlocal slot_bound
+        slot_bound = full
 
     async def once() -> T:
-        nonlocal tries
+        nonlocal tries, slot_bound
         tries += 1
         counter.count += 1
+        slot_bound = False
         coro = (lambda: asyncio.wait_for(call(), guard_timeout)) if guard_timeout else call
-        return await (limiter.run(coro) if limiter is not None else coro())
+        if limiter is None:
+            return await coro()
+        return await limiter.run(coro, first=tries > 1, refused=refused)
 
     try:
         async for attempt in AsyncRetrying(
             stop=stop_after_attempt(max_attempts or settings.attempts),
-            wait=_Backoff(settings.backoff_base, settings.backoff_max),
+            wait=_Backoff(settings.backoff_base, settings.backoff_max, lambda: slot_bound),
             retry=retry_if_exception(is_retryable),
             reraise=True,
         ):
