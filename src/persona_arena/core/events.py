@@ -62,18 +62,18 @@ class Event(_Audience, BaseModel):
     @classmethod
     def stamp(cls, draft: EventDraft, *, run_id: str, session_id: str, seq: int,
               ts: datetime | None = None) -> Event:
-        # The draft was validated when the game made it: no second validation on the hot path.
-        return cls.model_construct(
-            schema_=EVENT_SCHEMA,
-            run_id=run_id,
-            session_id=session_id,
-            seq=seq,
-            ts=ts or datetime.now(timezone.utc),
-            type=draft.type,
-            actor=draft.actor,
-            visible_to=draft.visible_to,
-            payload=draft.payload,
-        )
+        """The draft placed in the log. The draft was validated when the game made it, so this
+        builds the instance the way `model_construct` does, without its per-field bookkeeping:
+        every event of every game passes here (tests check it equals `model_construct`'s)."""
+        event = cls.__new__(cls)
+        _set(event, "__dict__", {
+            "schema_": EVENT_SCHEMA, "run_id": run_id, "session_id": session_id, "seq": seq,
+            "ts": ts or datetime.now(timezone.utc), "type": draft.type, "actor": draft.actor,
+            "visible_to": draft.visible_to, "payload": draft.payload})
+        _set(event, "__pydantic_fields_set__", set(_EVENT_FIELDS))
+        _set(event, "__pydantic_extra__", None)
+        _set(event, "__pydantic_private__", None)
+        return event
 
     def to_json(self) -> str:
         return self.model_dump_json(by_alias=True)
@@ -81,6 +81,10 @@ class Event(_Audience, BaseModel):
     @classmethod
     def from_json(cls, line: str) -> Event:
         return cls.model_validate_json(line)
+
+
+_set = object.__setattr__  # how pydantic itself fills a frozen model
+_EVENT_FIELDS = frozenset(Event.model_fields)
 
 
 def event_json_schema() -> dict[str, Any]:

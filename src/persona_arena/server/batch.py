@@ -18,7 +18,7 @@ from persona_arena.server.runner import (
     DEFAULT_TURN_TIMEOUT, AgentFactory, EventHook, SessionResult, run_session,
 )
 from persona_arena.server.store import Store
-from persona_arena.transcripts.jsonl import jsonl_text, transcript_path, write_text_atomically
+from persona_arena.transcripts.jsonl import jsonl_bytes, transcript_path, write_bytes_atomically
 
 
 @dataclass(frozen=True)
@@ -34,9 +34,9 @@ async def export_session(store: Store, result: SessionResult, root: Path) -> Pat
     """Writes the session's JSONL export; a finished session's events come from the runner
     (exactly what it committed), others are read back from the store."""
     events = result.events or await store.events(result.session_id)
+    path = transcript_path(root, result.run_id, result.session_id)
     # The file system work in a thread: the event loop keeps serving the other games.
-    return await asyncio.to_thread(write_text_atomically, transcript_path(root, result.run_id, result.session_id),
-                                   jsonl_text(events))
+    return await asyncio.to_thread(write_bytes_atomically, path, jsonl_bytes(events))
 
 
 async def run_batch(jobs: list[GameJob], *, store: Store, run_id: str, export_root: Path,

@@ -11,6 +11,7 @@ import contextlib
 import os
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timezone
+from itertools import chain
 from pathlib import Path
 from typing import Any, Literal
 
@@ -289,7 +290,7 @@ class Store:
                 for i in range(0, len(events), _SQLITE_ROWS_PER_INSERT):
                     chunk = events[i:i + _SQLITE_ROWS_PER_INSERT]
                     await conn.exec_driver_sql(_sqlite_insert_events(len(chunk)),
-                                               tuple(v for r in chunk for v in _sqlite_event_row(r)))
+                                               tuple(chain.from_iterable(map(_sqlite_event_row, chunk))))
             elif events:
                 await conn.execute(EventRow.__table__.insert(), events)
             if finishes:

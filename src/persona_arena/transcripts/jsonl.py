@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -15,19 +16,30 @@ class TranscriptError(ValueError):
 
 
 def write_jsonl(events: Iterable[Event], path: Path) -> Path:
-    return write_text_atomically(path, jsonl_text(events))
+    return write_bytes_atomically(path, jsonl_bytes(events))
 
 
-def jsonl_text(events: Iterable[Event]) -> str:
-    return "".join(e.to_json() + "\n" for e in events)
+def jsonl_bytes(events: Iterable[Event]) -> bytes:
+    return "".join(e.to_json() + "\n" for e in events).encode("utf-8")
 
 
-def write_text_atomically(path: Path, text: str) -> Path:
-    """Through a temporary file and a rename: a reader never sees half a transcript."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+def write_bytes_atomically(path: Path, data: bytes) -> Path:
+    """Through a temporary file and a rename: a reader never sees half a transcript. Plain
+    os calls, each of which lets go of the GIL: batches call this from a worker thread while
+    the event loop plays other games."""
+    tmp = f"{path}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    except FileNotFoundError:  # the first file of its directory
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
     return path
 
 
