@@ -18,13 +18,15 @@ from persona_arena.games.negotiation.prompts import retry_prompt
 from persona_arena.games.negotiation.scenario import Deal
 
 
-def describe_deal(public_scenario: dict[str, Any], options: Deal) -> str:
+def _option_words(public_scenario: dict[str, Any]) -> list[tuple[str, str, dict[str, str]]]:
+    """(issue id, title, option id -> label) per issue, in the scenario's order."""
+    return [(issue["id"], issue["title"], {o["id"]: o["label"] for o in issue["options"]})
+            for issue in public_scenario["issues"]]
+
+
+def _deal_words(words: list[tuple[str, str, dict[str, str]]], options: Deal) -> str:
     """A deal in words, from the public scenario only."""
-    parts = []
-    for issue in public_scenario["issues"]:
-        label = next(o["label"] for o in issue["options"] if o["id"] == options[issue["id"]])
-        parts.append(f"{issue['title']}: {label}")
-    return "; ".join(parts)
+    return "; ".join(f"{title}: {labels[options[issue_id]]}" for issue_id, title, labels in words)
 
 
 @dataclass
@@ -58,6 +60,7 @@ class PartyTranscript:
     started: dict[str, Any] | None = None  # the public game.started payload
     brief: dict[str, Any] | None = None    # this party's own party.brief payload
     names: dict[str, str] = field(default_factory=dict)
+    words: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)  # for describing deals
     proposals: dict[int, dict[str, Any]] = field(default_factory=dict)
     accepted: dict[int, set[str]] = field(default_factory=dict)
     chat: _Chat = field(default_factory=_Chat)
@@ -73,7 +76,7 @@ class PartyTranscript:
         return sum(table[i][o] for i, o in options.items())
 
     def describe(self, options: Deal) -> str:
-        return describe_deal(self.started["scenario"], options)  # type: ignore[index]
+        return _deal_words(self.words, options)
 
     def open_chat(self) -> _Chat:
         """The messages up to now with the party's own last reply closed: a copy that the
@@ -90,6 +93,7 @@ class PartyTranscript:
         if event.type == "game.started":
             self.started = p
             self.names = {q["player"]: q["name"] for q in p["parties"]}
+            self.words = _option_words(p["scenario"])
         elif event.type == "party.brief":
             self.brief = p
         elif event.type == "round.started":
