@@ -10,7 +10,7 @@ from persona_arena.bench.figures import Figure
 
 
 async def measure_rate_limit(games: int, limit: int, latency: float) -> Figure:
-    from persona_arena.agents.registry import create_agent
+    from persona_arena.agents.registry import check_spec, create_agent
     from persona_arena.agents.reliability import limiter_for
     from persona_arena.bench.batch_run import run_games
     from persona_arena.bench.fake_openai import FakeOpenAI
@@ -21,6 +21,9 @@ async def measure_rate_limit(games: int, limit: int, latency: float) -> Figure:
 
     async with FakeOpenAI(max_in_flight=limit, latency=latency) as server:
         agent = AgentSpec.parse(f"openai/bench-model;api_base={server.api_base}")
+        # Validated before the clock starts, as a tournament validates its file before playing
+        # (this imports litellm: seconds that a run pays once, not per reply).
+        check_spec(agent)
         config = NegotiationConfig(parties=[{"agent": agent}, {"agent": agent}], rounds=2, end_on_deal=False)
         jobs = [GameJob(Negotiation(), config, seed) for seed in range(games)]
         run = await run_games(jobs, create_agent, concurrency=games)
