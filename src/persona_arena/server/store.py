@@ -11,7 +11,6 @@ import contextlib
 import os
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timezone
-from itertools import chain
 from pathlib import Path
 from typing import Any, Literal
 
@@ -102,16 +101,9 @@ def database_url(db: str | None = None) -> str:
 WriteKind = Literal["start", "events", "finish"]
 
 # Events are most of what is written. On SQLite they go in as plain tuples, serialised the way
-# SQLAlchemy's JSON and DateTime types store them (and read them back), many rows per INSERT:
-# the sqlite3 module lets go of the GIL around every statement step, and with the event loop
-# busy each hand-back costs the writer thread a switch interval, so one step per chunk instead
-# of one per row keeps a big commit from crawling (and from stalling the loop).
-_EVENT_COLUMNS = "session_id, seq, run_id, schema, ts, type, actor, visible_to, payload"
-_SQLITE_ROWS_PER_INSERT = 1000  # 9 parameters a row, well under SQLite's 32,766 limit
-
-
-def _sqlite_insert_events(rows: int) -> str:
-    return f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * rows)
+# SQLAlchemy's JSON and DateTime types store them (and read them back).
+_SQLITE_INSERT_EVENTS = ("INSERT INTO events (session_id, seq, run_id, schema, ts, type, actor, visible_to, payload) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
 def _sqlite_event_row(row: dict[str, Any]) -> tuple:
@@ -287,10 +279,7 @@ class Store:
             if starts:
                 await conn.execute(SessionRow.__table__.insert(), starts)
             if events and self._write_lock is not None:  # SQLite: skip SQLAlchemy's per-row binding
-                for i in range(0, len(events), _SQLITE_ROWS_PER_INSERT):
-                    chunk = events[i:i + _SQLITE_ROWS_PER_INSERT]
-                    await conn.exec_driver_sql(_sqlite_insert_events(len(chunk)),
-                                               tuple(chain.from_iterable(map(_sqlite_event_row, chunk))))
+                await conn.exec_driver_sql(_SQLITE_INSERT_EVENTS, [_sqlite_event_row(r) for r in events])
             elif events:
                 await conn.execute(EventRow.__table__.insert(), events)
             if finishes:
