@@ -181,3 +181,38 @@ async def test_usage_by_run_sums_every_agent_reply(store):
     usage = (await store.usage_by_run())["paid"]
     assert answers > 0
     assert usage["tokens"] == 15 * answers and abs(usage["cost_usd"] - 0.001 * answers) < 1e-9
+
+
+async def test_a_failed_last_write_marks_the_session_failed_whether_or_not_the_slot_waited(store, monkeypatch):
+    # Without waiting for the commit, the game's slot is free before its last turn is stored;
+    # the session must still end failed, not finished, when that write fails.
+    original = type(store)._transaction
+
+    async def refuse_the_outcome(self, writes):
+        if any(kind == "events" and any(row["type"] == "game.outcome" for row in rows) for kind, rows in writes):
+            raise RuntimeError("disk full")
+        await original(self, writes)
+
+    monkeypatch.setattr(type(store), "_transaction", refuse_the_outcome)
+    for seed, wait in ((1, True), (2, False)):
+        result = await run_session(ReverseTuring(), SCRIPTED_CONFIG, seed, store=store, run_id="r",
+                                   agent_factory=create_agent, wait_for_commit=wait)
+        if not wait:
+            assert result.status == "finished" and not result.committed.done()  # returned before the commit
+            await result.committed
+        assert result.status == "failed" and "disk full" in result.error and result.events == []
+        (session,) = [s for s in await store.sessions("r") if s.id == result.session_id]
+        assert session.status == "failed" and "disk full" in session.error
+        events = await store.events(result.session_id)
+        assert events and events[-1].type != "game.outcome"
+
+
+async def test_without_waiting_for_the_commit_the_result_completes_when_stored(store):
+    result = await run_session(ReverseTuring(), SCRIPTED_CONFIG, 3, store=store, run_id="r",
+                               agent_factory=create_agent, wait_for_commit=False)
+    await result.committed
+    assert result.status == "finished"
+    events = await store.events(result.session_id)
+    assert [e.seq for e in result.events] == [e.seq for e in events] and events[-1].type == "game.outcome"
+    (session,) = await store.sessions("r")
+    assert session.status == "finished" and session.outcome == result.outcome

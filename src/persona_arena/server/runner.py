@@ -151,6 +151,29 @@ async def run_session(
         return SessionResult(session_id, run_id, status, outcome, players, usage, error,
                              events=events.written if status == "finished" else [], committed=committed)
 
+    def end_when_settled(outcome: dict[str, Any] | None) -> SessionResult:
+        # The game is over and its slot can go to the next game; the last turn's writes land
+        # meanwhile. The session is marked finished only once they have; a failed write marks
+        # it failed instead (and the result says so by the time `committed` is done).
+        result = SessionResult(session_id, run_id, "finished", outcome, players, usage, events=events.written)
+
+        async def land() -> None:
+            try:
+                await events.settle()
+            except Exception as err:
+                if started.done() and not started.cancelled() and started.exception() is not None:
+                    raise  # no session row to mark
+                result.status, result.outcome, result.events = "failed", None, []
+                result.error = f"{type(err).__name__}: {err}"
+                log.exception("session.failed", session=session_id, error=result.error)
+            else:
+                log.info("session.finished", session=session_id, result=(outcome or {}).get("result"))
+            await store.finish_session_soon(session_id, status=result.status, outcome=result.outcome,
+                                            error=result.error)
+
+        result.committed = asyncio.ensure_future(land())
+        return result
+
     watch = _StopWatch(stop)
     try:
         # One agent object per player: the twin never shares state with its judge.
@@ -179,8 +202,10 @@ async def run_session(
             events.queue([*_agent_notes(agents), answered, *game.apply(start.state, player, reply)])
         else:
             raise RuntimeError(f"game did not end within {MAX_TURNS} turns")
-        await events.settle()
         outcome = game.outcome(start.state)
+        if not wait_for_commit:
+            return end_when_settled(outcome)
+        await events.settle()
         log.info("session.finished", session=session_id, result=(outcome or {}).get("result"))
         return await end("finished", outcome)
     except SessionInterrupted:
