@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from persona_arena.agents.base import AgentResponse
 from persona_arena.core.events import EventDraft
@@ -15,6 +18,12 @@ from persona_arena.games.reverse_turing.config import ReverseTuringConfig
 from persona_arena.games.reverse_turing.game import ReverseTuring
 
 SCRIPTED = AgentSpec(model="scripted")
+
+
+def arena(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Runs the CLI in a fresh interpreter, as a researcher would."""
+    return subprocess.run([sys.executable, "-m", "persona_arena", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout)
 
 
 @dataclass

@@ -29,10 +29,22 @@ def test_bench_json_has_every_asked_figure_with_its_baseline(tmp_path):
     assert figures["P5"]["baseline"] is None and figures["P5"]["ratio"] == figures["P5"]["value"]
 
 
+def test_p3_with_worker_processes_plays_every_turn(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "persona_arena", "bench", "--quick", "--json", "--only", "P3",
+                           "--workers", "2"], capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert done.returncode == 0, done.stderr
+    p3 = json.loads(done.stdout)["P3"]
+    assert p3["error"] is None and p3["detail"]["workers"] == 2
+    assert p3["detail"]["turns"] == 256 * 10 and p3["detail"]["failed"] == 0 and p3["ratio"] > 0
+
+
 def test_unknown_figures_are_refused(tmp_path):
     done = subprocess.run([sys.executable, "-m", "persona_arena", "bench", "--only", "P9"],
                           capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert done.returncode == 2 and "P9" in done.stderr
+    done = subprocess.run([sys.executable, "-m", "persona_arena", "bench", "--workers", "0"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 2 and "--workers" in done.stderr
 
 
 @pytest.mark.slow

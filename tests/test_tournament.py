@@ -1,6 +1,7 @@
 """Tournament files, the game plan, resume after kills, and the report."""
 
 import json
+import os
 import random
 import signal
 import sqlite3
@@ -193,10 +194,34 @@ model = "eliza"
 """
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(entry))
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 @pytest.mark.slow
-def test_ten_sigkill_trials_on_a_200_game_tournament(tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_ten_sigkill_trials_on_a_200_game_tournament(tmp_path, workers):
     """The reliability suite's chaos figure: 10 kills at random moments, then a resume; the
-    run ends with exactly 200 finished games, none lost, none duplicated, all gapless."""
+    run ends with exactly 200 finished games, none lost, none duplicated, all gapless. With
+    worker processes the kill hits the parent, and its workers must end with it."""
     path = write(tmp_path, NEGOTIATION_200)
     planned = len(plan(load_tournament(path)))
     assert planned == 200
@@ -219,23 +244,30 @@ def test_ten_sigkill_trials_on_a_200_game_tournament(tmp_path):
         # Kill at a random moment *inside* the run: after a random number of new games have
         # finished in this trial (and a random fraction of a second more).
         before, target = finished(), rng.randint(2, 15)
-        proc = subprocess.Popen([sys.executable, "-m", "persona_arena", "tournament", "run", str(path)],
+        proc = subprocess.Popen([sys.executable, "-m", "persona_arena", "tournament", "run", str(path),
+                                 "--workers", str(workers)],
                                 cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
         while proc.poll() is None and finished() < before + target and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(rng.uniform(0, 0.3))
+        orphans = _children(proc.pid)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             killed += 1
         proc.wait()
+        assert workers == 1 or len(orphans) == workers
+        deadline = time.monotonic() + 10
+        while any(_running(pid) for pid in orphans) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(_running(pid) for pid in orphans), "a worker outlived its killed parent"
     assert killed == 10, f"only {killed} of 10 trials were killed while running"
     con = sqlite3.connect(tmp_path / "transcripts" / "arena.db")
     statuses = Counter(status for (status,) in con.execute("select status from sessions"))
     con.close()
     # the kills landed mid-run: some games finished, some were cut off, work was left to resume
     assert 0 < statuses["finished"] < planned and statuses["running"] + statuses["abandoned"] > 0, statuses
-    final = arena("tournament", "run", str(path), cwd=tmp_path)
+    final = arena("tournament", "run", str(path), "--workers", str(workers), cwd=tmp_path)
     assert final.returncode == 0, final.stderr
     check_database(tmp_path / "transcripts" / "arena.db", load_tournament(path).run_id(), planned)
 

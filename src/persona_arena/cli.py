@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 from enum import Enum
@@ -82,22 +83,30 @@ app.add_typer(tournament_app, name="tournament")
 def tournament_run(
     file: Annotated[Path, typer.Argument(help="the tournament file (TOML)")],
     concurrency: Annotated[int | None, typer.Option(help="games at once (default: the file's)")] = None,
+    workers: Annotated[int, typer.Option(help="processes that share the games (for runs bound by one "
+                                         "core: many fast or API games; each loads its own local models)")] = 1,
     cache: Annotated[bool, typer.Option("--cache/--no-cache",
                                         help="reuse recorded LLM replies (OUT/llm-cache.sqlite)")] = True,
     db: DbOption = None,
     out: OutOption = DEFAULT_OUT,
 ) -> None:
     """Run a tournament, or resume it: the same file again skips finished games."""
-    _run_tournament(file, concurrency=concurrency, db=db, out=out, cache=cache)
+    _run_tournament(file, concurrency=concurrency, db=db, out=out, cache=cache, workers=workers)
 
 
 def _run_tournament(file: Path, *, concurrency: int | None, db: str | None, out: Path, cache: bool,
-                    seeds: int | None = None, game_options_update: dict | None = None) -> None:
+                    seeds: int | None = None, game_options_update: dict | None = None, workers: int = 1) -> None:
     from persona_arena.agents.registry import check_spec
+    from persona_arena.server.store import database_url, is_in_memory
     from persona_arena.server.tournament import TournamentError, load_tournament
 
     if concurrency is not None and concurrency < 1:
         fail("--concurrency must be at least 1")
+    if workers < 1:
+        fail("--workers must be at least 1")
+    if workers > 1 and is_in_memory(database_url(db)):
+        fail("--workers needs a database the worker processes can share (a file or a server), "
+             "not an in-memory one")
     try:
         tournament = load_tournament(file, seeds=seeds, game_options=game_options_update)
     except TournamentError as err:
@@ -107,26 +116,40 @@ def _run_tournament(file: Path, *, concurrency: int | None, db: str | None, out:
             check_spec(agent.spec())
         except SpecError as err:
             fail(f"{file}: agents.{i}.model: {err}")
-    if cache:
+    cache_path = out / "llm-cache.sqlite" if cache else None
+    if cache_path is not None:
         from persona_arena.agents.cache import ResponseCache, use_cache
 
-        use_cache(ResponseCache(out / "llm-cache.sqlite"))
+        use_cache(ResponseCache(cache_path))
     try:
-        run_id = asyncio.run(_tournament(tournament, file, concurrency or tournament.concurrency, db, out))
+        run_id = asyncio.run(_tournament(tournament, file, concurrency or tournament.concurrency, db, out,
+                                         workers=workers, cache_path=cache_path))
         asyncio.run(show_report(run_id, db, as_json=False))
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted[/]: finished games are saved; run the same command to resume")
         raise typer.Exit(130) from None
 
 
-async def _tournament(tournament, file: Path, concurrency: int, db: str | None, out: Path) -> str:
+async def _tournament(tournament, file: Path, concurrency: int, db: str | None, out: Path, *,
+                      workers: int = 1, cache_path: Path | None = None) -> str:
     from persona_arena.agents.registry import create_agent
+    from persona_arena.agents.reliability import ENV_PREFIX, ReliabilitySettings
     from persona_arena.server.batch import run_batch
     from persona_arena.server.store import Store
     from persona_arena.server.tournament import prepare_run
+    from persona_arena.server.workers import WorkerError, WorkerPool, WorkerSetup
 
     store = await Store.open(db)
+    pool: WorkerPool | None = None
+    starting: asyncio.Task[None] | None = None
     try:
+        if workers > 1:
+            # Each worker has its own provider limiters: together they stay within the one cap.
+            cap = ReliabilitySettings.from_env().max_concurrency
+            pool = WorkerPool(workers, WorkerSetup(
+                environ={f"{ENV_PREFIX}MAX_CONCURRENCY": str(max(1, cap // workers))},
+                cache_path=cache_path, db_url=store.url))
+            starting = asyncio.create_task(pool.start())  # the workers start while the run is planned
         todo = await prepare_run(tournament, store, source=str(file))
         console.print(f"run [bold]{todo.run_id}[/]: {todo.planned} games planned, {todo.finished} already "
                       f"finished, {len(todo.todo)} to play" + (f" ({todo.abandoned} unfinished abandoned)"
@@ -143,15 +166,26 @@ async def _tournament(tournament, file: Path, concurrency: int, db: str | None, 
 
             loop.add_signal_handler(signal.SIGINT, first_interrupt)
             try:
+                if starting is not None:
+                    await starting
                 await run_batch(todo.todo, store=store, run_id=todo.run_id, export_root=out,
                                 agent_factory=create_agent, concurrency=concurrency,
                                 turn_timeout=tournament.turn_timeout, console=console,
-                                already_done=todo.finished, stop=stop)
+                                already_done=todo.finished, stop=stop, pool=pool)
+            except WorkerError as err:  # not bad input: the run failed (exit 1); a rerun resumes it
+                err_console.print(f"[bold red]error:[/] {err}")
+                raise typer.Exit(1) from None
             finally:
                 loop.remove_signal_handler(signal.SIGINT)
             if stop.is_set():
                 raise KeyboardInterrupt
     finally:
+        if starting is not None:
+            starting.cancel()
+            with contextlib.suppress(BaseException):
+                await starting
+        if pool is not None:
+            await pool.close()
         await store.close()
     console.print(f"transcripts: {out / todo.run_id}/")
     return todo.run_id

@@ -23,7 +23,17 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
+_configured: dict[str, bool] | None = None
+
+
+def configured() -> dict[str, bool] | None:
+    """The arguments of the last `configure` call (a worker process repeats it), or None."""
+    return _configured
+
+
 def configure(*, json_lines: bool = False, verbose: bool = False) -> None:
+    global _configured
+    _configured = {"json_lines": json_lines, "verbose": verbose}
     level = logging.INFO if verbose else logging.WARNING
     render = structlog.processors.JSONRenderer() if json_lines else structlog.dev.ConsoleRenderer(
         # plain: a failing game's locals hold whole event logs, and colour codes inside a

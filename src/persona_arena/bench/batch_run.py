@@ -20,17 +20,24 @@ class BatchRun:
     forfeited_turns: int  # replies that were failures (timeouts, provider errors)
 
 
-async def run_games(jobs: list, agent_factory, *, concurrency: int, turn_timeout: float = 120) -> BatchRun:
+async def run_games(jobs: list, agent_factory, *, concurrency: int, turn_timeout: float = 120,
+                    workers: int = 1) -> BatchRun:
+    """With `workers` > 1 the games are shared among that many worker processes, started (and
+    done importing) before the clock, as a tournament starts them while it plans the run."""
     from persona_arena.server.batch import run_batch
     from persona_arena.server.store import Store
+    from persona_arena.server.workers import WorkerPool, WorkerSetup
 
     with tempfile.TemporaryDirectory() as tmp:
         store = await Store.open(f"sqlite+aiosqlite:///{tmp}/bench.sqlite")
+        pool = WorkerPool(workers, WorkerSetup(db_url=store.url)) if workers > 1 else None
         try:
+            if pool is not None:
+                await pool.start()
             started = time.perf_counter()
             results = await run_batch(jobs, store=store, run_id="bench", export_root=Path(tmp) / "out",
                                       agent_factory=agent_factory, concurrency=concurrency,
-                                      turn_timeout=turn_timeout, console=Console(quiet=True))
+                                      turn_timeout=turn_timeout, console=Console(quiet=True), pool=pool)
             wall = time.perf_counter() - started
             replies = forfeits = 0
             for r in results:  # counted after the clock stopped
@@ -39,5 +46,7 @@ async def run_games(jobs: list, agent_factory, *, concurrency: int, turn_timeout
                         replies += 1
                         forfeits += bool(e.payload["failure"])
         finally:
+            if pool is not None:
+                await pool.close()
             await store.close()
     return BatchRun(wall, len(jobs), sum(r.status == "finished" for r in results), replies, forfeits)

@@ -28,8 +28,20 @@ class SlowAgent:
         await self.inner.close()
 
 
-async def measure_concurrency(games: int, concurrency: int, latency: float) -> Figure:
-    from persona_arena.agents.registry import create_agent
+class SlowAgents:
+    """The agent factory: scripted agents behind `SlowAgent` (a class, so worker processes can
+    receive it)."""
+
+    def __init__(self, latency: float) -> None:
+        self.latency = latency
+
+    def __call__(self, spec: AgentSpec, seed: int) -> SlowAgent:
+        from persona_arena.agents.registry import create_agent
+
+        return SlowAgent(create_agent(spec, seed), self.latency)
+
+
+async def measure_concurrency(games: int, concurrency: int, latency: float, workers: int = 1) -> Figure:
     from persona_arena.bench.batch_run import run_games
     from persona_arena.games.negotiation.config import NegotiationConfig
     from persona_arena.games.negotiation.game import Negotiation
@@ -40,10 +52,9 @@ async def measure_concurrency(games: int, concurrency: int, latency: float) -> F
                                rounds=4, end_on_deal=False)
     # session ids given, as a tournament gives them (no lookup for a free id per game)
     jobs = [GameJob(Negotiation(), config, seed, session_id=f"p3-{seed}") for seed in range(games)]
-    run = await run_games(jobs, lambda spec, seed: SlowAgent(create_agent(spec, seed), latency),
-                          concurrency=concurrency)
+    run = await run_games(jobs, SlowAgents(latency), concurrency=concurrency, workers=workers)
     ideal = run.agent_replies * latency / concurrency
     # value: the measured wall time; baseline: the ideal one; ratio = ideal / wall
     return Figure.compare("P3", run.wall_s, ideal, goal=0.87, unit="s", lower_is_better=True,
-                          games=games, turns=run.agent_replies, concurrency=concurrency, latency_s=latency,
+                          games=games, turns=run.agent_replies, concurrency=concurrency, workers=workers, latency_s=latency,
                           ideal_s=ideal, wall_s=run.wall_s, failed=run.games - run.finished)

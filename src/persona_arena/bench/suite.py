@@ -28,6 +28,7 @@ class Sizes:
     p6_games: int
     p6_events: int
     p7_games: int
+    p3_workers: int = 1  # `arena bench --workers N`: P3's games shared among N processes
 
 
 FULL = Sizes(p1_games=100, p2_events=3000, p3_games=1000, p3_concurrency=256, p3_latency=0.2,
@@ -50,7 +51,7 @@ def p2(s: Sizes) -> Figure:
 
 def p3(s: Sizes) -> Figure:
     from persona_arena.bench.concurrency import measure_concurrency
-    return asyncio.run(measure_concurrency(s.p3_games, s.p3_concurrency, s.p3_latency))
+    return asyncio.run(measure_concurrency(s.p3_games, s.p3_concurrency, s.p3_latency, workers=s.p3_workers))
 
 
 def p4(s: Sizes) -> Figure:

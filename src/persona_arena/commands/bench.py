@@ -3,6 +3,7 @@ the same process (see persona_arena.bench)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import platform
 from datetime import datetime, timezone
@@ -22,11 +23,15 @@ def bench(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object keyed P1…P7")] = False,
     quick: Annotated[bool, typer.Option("--quick", help="smaller sizes: under 2 minutes")] = False,
     only: Annotated[list[str] | None, typer.Option("--only", help="run only these figures, e.g. --only P3")] = None,
+    workers: Annotated[int, typer.Option(help="P3 with its games shared among this many worker processes "
+                                         "(as `tournament run --workers`)")] = 1,
 ) -> None:
     """P1 persistence, P2 spectator publish, P3 concurrency, P4 local adapter, P5 tagger,
     P6 TUI first paint, P7 rate-limited provider: value, baseline, ratio, goal."""
     from persona_arena.bench.suite import FIGURES, FULL, QUICK, run_suite
 
+    if workers < 1:
+        fail("--workers must be at least 1")
     wanted = [o.upper() for o in only or []]
     unknown = sorted(set(wanted) - set(FIGURES))
     if unknown:
@@ -37,7 +42,8 @@ def bench(
             status = figure.error or (f"ratio {figure.ratio:.3g}" if figure.ratio is not None else "no ratio")
             err_console.print(f"{figure.name}: {status}")
 
-    figures = run_suite(QUICK if quick else FULL, wanted or None, progress)
+    sizes = dataclasses.replace(QUICK if quick else FULL, p3_workers=workers)
+    figures = run_suite(sizes, wanted or None, progress)
     if as_json:
         print(json.dumps({name: f.public() for name, f in figures.items()}, indent=2))
         return

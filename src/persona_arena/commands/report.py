@@ -178,11 +178,15 @@ def write_figures(result: dict, html: Path | None, png: Path | None) -> None:
 
 
 def session_infos(sessions, events: dict) -> list:
-    """What the report reads of each session: its status, and its events once finished."""
+    """What the report reads of each session: its status, and its events once finished. A
+    tournament's games in the order they were planned, not the order they happened to start
+    in (which concurrency and worker processes vary): ratings fitted game by game then come
+    out the same however the run was played."""
     from persona_arena.scoring.report import SessionInfo
 
+    in_plan_order = sorted(sessions, key=lambda s: s.job_key or "")  # stable: unplanned ones by start
     return [SessionInfo(s.id, s.status, s.job_key, events.get(s.id, []) if s.status == "finished" else [])
-            for s in sessions]
+            for s in in_plan_order]
 
 
 def _fmt(value, spec: str = ".2f") -> str:

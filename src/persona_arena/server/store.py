@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic_core import to_json
 from sqlalchemy import JSON, Column, DateTime, Index, bindparam, event, func, text, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import Field, SQLModel, select
@@ -86,6 +87,12 @@ class EventRow(SQLModel, table=True):
                      payload=self.payload)
 
 
+def is_in_memory(url: str) -> bool:
+    """An in-memory SQLite database lives in one process only (no other can open it)."""
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
+
+
 def database_url(db: str | None = None) -> str:
     """`--db`, else `ARENA_DB`, else SQLite under transcripts/; sync URLs get an async driver."""
     url = db or os.environ.get("ARENA_DB") or f"sqlite:///{DEFAULT_DB_PATH}"
@@ -148,6 +155,11 @@ class Store:
         async with engine.begin() as conn:
             await conn.run_sync(SQLModel.metadata.create_all)
         return cls(engine)
+
+    @property
+    def url(self) -> str:
+        """The database URL with its password: what another process opens to share this database."""
+        return self.engine.url.render_as_string(hide_password=False)
 
     async def close(self) -> None:
         if self._writer is not None and not self._writer.done():
