@@ -20,10 +20,11 @@ from persona_arena.games.reverse_turing.game import ReverseTuring
 SCRIPTED = AgentSpec(model="scripted")
 
 
-def arena(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+def arena(*args: str, cwd: Path | None = None, timeout: float = 600,
+          env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Runs the CLI in a fresh interpreter, as a researcher would."""
     return subprocess.run([sys.executable, "-m", "persona_arena", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, env=env)
 
 
 @dataclass

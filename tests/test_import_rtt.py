@@ -4,24 +4,18 @@ outcomes, god-view identities) that report, replay and score like games played h
 import hashlib
 import json
 import shutil
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from helpers import arena
 from persona_arena.transcripts.import_rtt import import_directory
 
 FIXTURES = Path(__file__).parent / "data" / "rtt_json"
 VALID = sorted(p for p in FIXTURES.glob("game_*.json"))
 INVALID = {"bad_truncated.json": "not JSON", "bad_correct_mismatch.json": "trajectory.0.correct",
            "bad_unknown_recipient.json": "trajectory.0.recipients.1"}
-
-
-def arena(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "persona_arena", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=120)
 
 
 def judge_id(metadata):

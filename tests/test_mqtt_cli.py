@@ -14,6 +14,7 @@ import pytest
 from mqtt_support import WorkerProcess, amqtt_broker, credentials  # noqa: F401 (fixtures)
 from typer.testing import CliRunner
 
+from helpers import arena
 from persona_arena.cli import app
 from persona_arena.server.broker import Credentials
 from persona_arena.server.mqtt import BrokerUrl
@@ -42,11 +43,6 @@ judge = "judge"
 twin = "twin"
 candidates = ["foil"]
 """
-
-
-def arena(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "persona_arena", *args], capture_output=True, text=True,
-                          timeout=120, **kwargs)
 
 
 @pytest.mark.slow

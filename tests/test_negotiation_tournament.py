@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers import arena
 from persona_arena.scoring.negotiation_report import paired_conditions
 from persona_arena.server.tournament import TournamentError, load_tournament, plan
 
@@ -41,11 +42,6 @@ def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "neg.toml"
     path.write_text(text)
     return path
-
-
-def arena(*args, cwd: Path, timeout: float = 900, env=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "persona_arena", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout, env=env)
 
 
 def test_round_robin_plan_pairs_every_game_across_conditions(tmp_path):

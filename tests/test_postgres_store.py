@@ -9,12 +9,12 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
+from helpers import arena
 from persona_arena.agents.registry import create_agent
 from persona_arena.core.specs import AgentSpec
 from persona_arena.games.negotiation.config import NegotiationConfig
@@ -75,11 +75,6 @@ def postgres_url():
     finally:
         subprocess.run([*as_owner, pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"], capture_output=True)
         shutil.rmtree(home, ignore_errors=True)
-
-
-def arena(*args, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "persona_arena", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=600)
 
 
 async def check_sessions(url: str, run_id: str, planned: int) -> None:

@@ -2,13 +2,11 @@
 runs through the real runner and CLI (scripted agents here; local models in the slow test)."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 from pydantic import ValidationError
 
-from helpers import SCRIPTED, config, play
+from helpers import SCRIPTED, arena, config, play
 from persona_arena.agents.base import AgentResponse
 from persona_arena.core.observations import Reply
 from persona_arena.core.specs import AgentSpec
@@ -265,11 +263,6 @@ async def test_without_equalize_latency_replies_carry_no_timing(store):
                                agent_factory=lambda spec, seed: Delayed(spec, 0))
     events = await store.events(result.session_id)
     assert all("raw_latency_s" not in e.payload for e in events if e.type == "agent.reply")
-
-
-def arena(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "persona_arena", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=120)
 
 
 def test_variants_from_the_command_line(tmp_path):

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from persona_arena.server.tournament import TournamentError, load_tournament, plan
+from helpers import arena
+from persona_arena.server.tournament import load_tournament, plan
 
 SCRIPTED_TOURNAMENT = """
 name = "scripted-{n}"
@@ -42,11 +43,6 @@ def write(tmp_path: Path, text: str, name: str = "t.toml") -> Path:
     path = tmp_path / name
     path.write_text(text)
     return path
-
-
-def arena(*args, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "persona_arena", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout)
 
 
 def test_balanced_plan_is_deterministic(tmp_path):
