@@ -126,9 +126,9 @@ async def run_session(
     """`agent_factory` turns each player's spec into an agent (the caller chooses: the CLI
     passes `agents.registry.create_agent`; the server does not import the adapters).
 
-    With `wait_for_commit=False` it returns as soon as the game is over and the session's
-    end is queued; `result.committed` is done once that is in the database (a batch frees the
-    game's slot for the next game meanwhile)."""
+    With `wait_for_commit=False` it returns as soon as the game is over, before its last
+    turn and its end are committed; `result.committed` is done once they are (a batch frees
+    the game's slot for the next game meanwhile)."""
     session_id = session_id or await store.free_session_id(session_base_id(game, config, seed))
     start = game.setup(config, seed)
     players = {p: spec.canonical() for p, spec in start.players.items()}
@@ -144,17 +144,16 @@ async def run_session(
     usage: dict[str, float] = {}
     agents: dict[str, Agent] = {}
 
-    async def end(status: str, outcome: dict[str, Any] | None, error: str | None = None) -> SessionResult:
-        committed = store.finish_session_soon(session_id, status=status, outcome=outcome, error=error)
+    async def end_unfinished(status: str, error: str) -> SessionResult:
+        committed = store.finish_session_soon(session_id, status=status, outcome=None, error=error)
         if wait_for_commit:
             await committed
-        return SessionResult(session_id, run_id, status, outcome, players, usage, error,
-                             events=events.written if status == "finished" else [], committed=committed)
+        return SessionResult(session_id, run_id, status, None, players, usage, error, committed=committed)
 
     def end_when_settled(outcome: dict[str, Any] | None) -> SessionResult:
-        # The game is over and its slot can go to the next game; the last turn's writes land
-        # meanwhile. The session is marked finished only once they have; a failed write marks
-        # it failed instead (and the result says so by the time `committed` is done).
+        # The game is over; the last turn's writes may still be landing. The session is marked
+        # finished only once they have; a failed write marks it failed instead (and the result
+        # says so by the time `committed` is done).
         result = SessionResult(session_id, run_id, "finished", outcome, players, usage, events=events.written)
 
         async def land() -> None:
@@ -202,23 +201,21 @@ async def run_session(
             events.queue([*_agent_notes(agents), answered, *game.apply(start.state, player, reply)])
         else:
             raise RuntimeError(f"game did not end within {MAX_TURNS} turns")
-        outcome = game.outcome(start.state)
-        if not wait_for_commit:
-            return end_when_settled(outcome)
-        await events.settle()
-        log.info("session.finished", session=session_id, result=(outcome or {}).get("result"))
-        return await end("finished", outcome)
+        result = end_when_settled(game.outcome(start.state))
+        if wait_for_commit:
+            await result.committed  # type: ignore[misc]
+        return result
     except SessionInterrupted:
         # Stopped between turns: the partial log stays (writes in flight land first), marked abandoned.
         log.info("session.interrupted", session=session_id)
-        return await end("abandoned", None, "interrupted")
+        return await end_unfinished("abandoned", "interrupted")
     except Exception as err:
         if started.done() and not started.cancelled() and started.exception() is not None:
             raise  # the session row itself could not be written: there is no session to mark
         # A bug in a game or the store: the session is marked failed, the batch goes on.
         error = f"{type(err).__name__}: {err}"
         log.exception("session.failed", session=session_id, error=error)
-        return await end("failed", None, error)
+        return await end_unfinished("failed", error)
     finally:
         watch.close()
         for agent in agents.values():
