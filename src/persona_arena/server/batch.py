@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -71,7 +71,8 @@ async def play_jobs(jobs: list[tuple[int, GameJob]], *, store: Store, run_id: st
         if result.committed is not None:
             await result.committed
         await export_session(store, result, export_root)
-        on_result(index, result)
+        # The events are in the database and the export now; a long batch must not hold them all.
+        on_result(index, replace(result, events=[], committed=None))
 
     with fewer_gc_pauses():
         await asyncio.gather(*(one(i, job) for i, job in jobs))

@@ -23,6 +23,7 @@ from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from persona_arena.core.events import Event
+from persona_arena.server.sqlite_writer import SqliteWriter
 
 DEFAULT_DB_PATH = Path("transcripts") / "arena.db"
 
@@ -107,21 +108,37 @@ def database_url(db: str | None = None) -> str:
 
 WriteKind = Literal["start", "events", "finish"]
 
-# Events are most of what is written. On SQLite they go in as plain tuples, serialised the way
+# The hot writes to a SQLite file go in as plain tuples (sqlite_writer), serialised the way
 # SQLAlchemy's JSON and DateTime types store them (and read them back).
-_SQLITE_INSERT_EVENTS = ("INSERT INTO events (session_id, seq, run_id, schema, ts, type, actor, visible_to, payload) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
 def _sqlite_event_row(row: dict[str, Any]) -> tuple:
-    ts = row["ts"].astimezone(timezone.utc).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
-    # pydantic-core's encoder (NaN kept as json.dumps writes it): reads back the same, several
-    # times faster
-    return (row["session_id"], row["seq"], row["run_id"], row["schema"], ts, row["type"], row["actor"],
-            _json(row["visible_to"]), _json(row["payload"]))
+    return (row["session_id"], row["seq"], row["run_id"], row["schema"], _sqlite_ts(row["ts"]), row["type"],
+            row["actor"], _json(row["visible_to"]), _json(row["payload"]))
+
+
+def _sqlite_session_row(row: dict[str, Any]) -> tuple:
+    return (row["id"], row["run_id"], row["job_key"], row["game"], row["seed"], row["status"], _json(row["config"]),
+            _json(row["players"]), _json(row["outcome"]), row["error"], _sqlite_ts(row["started_at"]),
+            _sqlite_ts(row["finished_at"]))
+
+
+def _sqlite_finish_row(row: dict[str, Any]) -> tuple:
+    return (row["status"], _json(row["outcome"]), row["error"], _sqlite_ts(row["finished_at"]), row["key_id"])
+
+
+def _sqlite_ts(value: datetime | None) -> str | None:
+    # SQLAlchemy's SQLite DateTime text, in UTC: "2026-12-04 14:00:00.123456"
+    if value is None:
+        return None
+    if value.tzinfo is not timezone.utc:  # every stamp the server makes is already in UTC
+        value = value.astimezone(timezone.utc)
+    return value.isoformat(sep=" ", timespec="microseconds")[:26]
 
 
 def _json(value: Any) -> str:
+    # pydantic-core's encoder (NaN kept as json.dumps writes it): reads back the same, several
+    # times faster; None is JSON null, as SQLAlchemy's JSON type stores it
     return to_json(value, inf_nan_mode="constants").decode()
 
 
@@ -135,6 +152,9 @@ class Store:
         # SQLite has one writer at a time; writers from several pooled connections would wait
         # on its file lock in threads (busy timeouts). Taking turns here is much faster.
         self._write_lock = asyncio.Lock() if engine.url.get_backend_name() == "sqlite" else None
+        # A SQLite file: the group commits from a thread of their own (see sqlite_writer).
+        path = engine.url.database if self._write_lock is not None and not engine.url.query else None
+        self._sqlite_writer = SqliteWriter(path) if path and path != ":memory:" else None
 
     @classmethod
     async def open(cls, db: str | None = None) -> Store:
@@ -164,6 +184,8 @@ class Store:
     async def close(self) -> None:
         if self._writer is not None and not self._writer.done():
             await asyncio.shield(self._writer)  # appends in flight finish before the engine goes
+        if self._sqlite_writer is not None:
+            await self._sqlite_writer.close()
         await self.engine.dispose()
 
     @contextlib.asynccontextmanager
@@ -286,13 +308,19 @@ class Store:
         starts = [rows for kind, rows in writes if kind == "start"]
         events = [row for kind, rows in writes if kind == "events" for row in rows]
         finishes = [rows for kind, rows in writes if kind == "finish"]
+        if self._sqlite_writer is not None:
+            rows = ([_sqlite_session_row(r) for r in starts], [_sqlite_event_row(r) for r in events],
+                    [_sqlite_finish_row(r) for r in finishes])
+            async with self._writing():
+                updated = await self._sqlite_writer.commit(*rows)
+            if len(finishes) == 1 and updated != 1:
+                raise LookupError(f"no session {finishes[0]['key_id']!r} to finish")
+            return
         async with self._writing(), self.engine.begin() as conn:
             # sessions before their events (foreign key), ends after them
             if starts:
                 await conn.execute(SessionRow.__table__.insert(), starts)
-            if events and self._write_lock is not None:  # SQLite: skip SQLAlchemy's per-row binding
-                await conn.exec_driver_sql(_SQLITE_INSERT_EVENTS, [_sqlite_event_row(r) for r in events])
-            elif events:
+            if events:
                 await conn.execute(EventRow.__table__.insert(), events)
             if finishes:
                 table = SessionRow.__table__
