@@ -61,3 +61,27 @@ async def test_200_games_against_a_provider_that_429s_above_20_in_flight_all_fin
     assert d["replies"] == 200 * 6  # 2 parties x 2 rounds + 2 debriefs, every one answered
     assert d["rejected_429"] > 0 and d["limiter_cuts"] > 0  # the limit was really hit, and adapted to
     assert 0 < figure.ratio <= 1.05
+
+
+async def test_the_fake_provider_in_its_own_process_counts_what_it_served():
+    # P7's provider: a process of its own, its counts read over HTTP, gone once the block ends
+    import asyncio
+
+    from aiohttp import ClientSession
+
+    from persona_arena.bench.fake_openai import FakeOpenAIProcess
+
+    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    async with FakeOpenAIProcess(max_in_flight=1, latency=0.5) as server, ClientSession() as http:
+        async def ask() -> int:
+            async with http.post(f"{server.api_base}/chat/completions", json=body) as response:
+                return response.status
+
+        first = asyncio.ensure_future(ask())
+        await asyncio.sleep(0.2)  # the first is being answered: one in flight is the limit
+        assert await asyncio.gather(ask(), ask()) == [429, 429]
+        assert await first == 200
+        stats = await server.stats()
+        process = server._process
+    assert stats["outcomes"] == {"ok": 1, "429": 2} and stats["requests_served"] == 3
+    assert process is not None and process.returncode is not None

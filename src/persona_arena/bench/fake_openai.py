@@ -45,12 +45,13 @@ import asyncio
 import json
 import random
 import re
+import sys
 import time
 from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import web
+from aiohttp import ClientSession, web
 
 MODES = ("ok", "429", "500", "503", "hang", "truncated", "text", "garbage", "leaky")
 _FENCED_JSON = re.compile(r"```json\s*\n(.*?)\n\s*```", re.S)
@@ -181,6 +182,7 @@ class FakeOpenAI:
         app = web.Application(client_max_size=16 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self._handle)
         app.router.add_post("/chat/completions", self._handle)
+        app.router.add_get("/v1/stats", self._stats)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self._bind_port)
@@ -240,6 +242,10 @@ class FakeOpenAI:
             return web.json_response(self._completion(body, model, mode))
         finally:
             self.in_flight -= 1
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        return web.json_response({"requests_served": self.requests_served, "outcomes": dict(self.outcomes),
+                                  "max_in_flight_seen": self.max_in_flight_seen})
 
     def _completion(self, body: dict[str, Any], model: str, mode: str) -> dict[str, Any]:
         tools = body.get("tools") or []
@@ -307,10 +313,57 @@ def _error(status: int, message: str, code: str, headers: dict[str, str] | None 
                              status=status, headers=headers)
 
 
+class FakeOpenAIProcess:
+    """The fake server in a process of its own, as a real provider is: its work and its
+    timers share nothing with the client's event loop (what `arena bench` P7 measures).
+
+        async with FakeOpenAIProcess(max_in_flight=20, latency=0.3) as server:
+            ... server.api_base ...
+            stats = await server.stats()  # {"requests_served", "outcomes", "max_in_flight_seen"}
+    """
+
+    def __init__(self, *, max_in_flight: int | None = None, latency: float = 0.0, start_timeout: float = 60.0) -> None:
+        self.args = ["--latency", str(latency)]
+        if max_in_flight is not None:
+            self.args += ["--max-in-flight", str(max_in_flight)]
+        self.start_timeout = start_timeout
+        self.api_base = ""
+        self._process: asyncio.subprocess.Process | None = None
+
+    async def __aenter__(self) -> FakeOpenAIProcess:
+        self._process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "persona_arena.bench.fake_openai", "--port", "0", *self.args,
+            stdout=asyncio.subprocess.PIPE)
+        assert self._process.stdout is not None
+        try:
+            line = await asyncio.wait_for(self._process.stdout.readline(), self.start_timeout)
+        except TimeoutError:
+            await self.__aexit__()
+            raise RuntimeError("the fake OpenAI server did not start") from None
+        if not line.startswith(_READY.encode()):
+            await self.__aexit__()
+            raise RuntimeError(f"the fake OpenAI server did not start: {line!r}")
+        self.api_base = line.decode().split()[-1]
+        return self
+
+    async def stats(self) -> dict[str, Any]:
+        async with ClientSession() as http, http.get(f"{self.api_base}/stats") as response:
+            response.raise_for_status()
+            return await response.json()
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._process is not None and self._process.returncode is None:
+            self._process.terminate()
+            await self._process.wait()
+
+
+_READY = "fake OpenAI-compatible server on"
+
+
 async def _serve(args: argparse.Namespace) -> None:
     async with FakeOpenAI(default_mode=args.mode, max_in_flight=args.max_in_flight, latency=args.latency,
                           port=args.port) as server:
-        print(f"fake OpenAI-compatible server on {server.api_base}", flush=True)
+        print(f"{_READY} {server.api_base}", flush=True)
         await asyncio.Event().wait()
 
 
