@@ -85,3 +85,15 @@ async def test_the_fake_provider_in_its_own_process_counts_what_it_served():
         process = server._process
     assert stats["outcomes"] == {"ok": 1, "429": 2} and stats["requests_served"] == 3
     assert process is not None and process.returncode is not None
+
+
+@pytest.mark.slow
+def test_p4_times_the_adapter_and_direct_calls_on_the_same_model_to_the_same_tokens(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "persona_arena", "bench", "--quick", "--json", "--only", "P4"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert done.returncode == 0, done.stderr
+    p4 = json.loads(done.stdout)["P4"]
+    assert p4["error"] is None and p4["value"] > 0 and p4["baseline"] > 0
+    # greedy decoding from an empty cache on one model object: both sides generate the same tokens
+    assert p4["detail"]["adapter_tokens"] == p4["detail"]["raw_tokens"] > 0
+    assert p4["detail"]["prompt_mode"] in ("chat", "completion")

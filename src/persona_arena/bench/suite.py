@@ -32,7 +32,7 @@ class Sizes:
 
 
 FULL = Sizes(p1_games=100, p2_events=3000, p3_games=1000, p3_concurrency=256, p3_latency=0.2,
-             p4_prompts=6, p4_max_tokens=96, p5_seconds=1.0, p6_games=1000, p6_events=10_000, p7_games=200)
+             p4_prompts=18, p4_max_tokens=96, p5_seconds=1.0, p6_games=1000, p6_events=10_000, p7_games=200)
 QUICK = Sizes(p1_games=20, p2_events=1000, p3_games=256, p3_concurrency=256, p3_latency=0.2,
               p4_prompts=2, p4_max_tokens=48, p5_seconds=0.3, p6_games=200, p6_events=2000, p7_games=60)
 

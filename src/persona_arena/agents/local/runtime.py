@@ -82,6 +82,15 @@ class LocalRuntime:
                 self._loaded[name] = _Loaded(resolve(name))
             return self._loaded[name]
 
+    def llama(self, name: str) -> Any:
+        """The llama-cpp-python model this runtime plays `name` with (loaded on first use): what
+        `arena bench` P4 calls directly as the adapter's raw baseline."""
+        return self._get(name).llama
+
+    def prompt_mode(self, name: str) -> str:
+        """"chat" (the file's chat template) or "completion" (a plain transcript)."""
+        return self._get(name).prompt_mode
+
     async def complete(self, name: str, messages: list[dict[str, str]], *, schema: dict | None,
                        max_tokens: int | None, temperature: float | None, seed: int | None,
                        stop: list[str] | None = None) -> Completion:
