@@ -189,7 +189,7 @@ async def test_a_failed_last_write_marks_the_session_failed_whether_or_not_the_s
     original = type(store)._transaction
 
     async def refuse_the_outcome(self, writes):
-        if any(kind == "events" and any(row["type"] == "game.outcome" for row in rows) for kind, rows in writes):
+        if any(kind == "events" and any(event.type == "game.outcome" for event in rows) for kind, rows in writes):
             raise RuntimeError("disk full")
         await original(self, writes)
 

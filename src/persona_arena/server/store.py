@@ -112,9 +112,9 @@ WriteKind = Literal["start", "events", "finish"]
 # SQLAlchemy's JSON and DateTime types store them (and read them back).
 
 
-def _sqlite_event_row(row: dict[str, Any]) -> tuple:
-    return (row["session_id"], row["seq"], row["run_id"], row["schema"], _sqlite_ts(row["ts"]), row["type"],
-            row["actor"], _json(row["visible_to"]), _json(row["payload"]))
+def _sqlite_event_row(e: Event) -> tuple:
+    return (e.session_id, e.seq, e.run_id, e.schema_, _sqlite_ts(e.ts), e.type, e.actor, _json(e.visible_to),
+            _json(e.payload))
 
 
 def _sqlite_session_row(row: dict[str, Any]) -> tuple:
@@ -255,9 +255,7 @@ class Store:
         """Queues the events and returns a future that is done once they are committed.
         Writes are committed in the order they were queued, so awaiting a later append of
         the same session implies this one is committed too (unless it failed: check it)."""
-        return self._enqueue("events", [
-            {"session_id": e.session_id, "seq": e.seq, "run_id": e.run_id, "schema": e.schema_, "ts": e.ts,
-             "type": e.type, "actor": e.actor, "visible_to": e.visible_to, "payload": e.payload} for e in events])
+        return self._enqueue("events", list(events))  # rows made when committed, for the database at hand
 
     async def finish_session(self, session_id: str, *, status: str, outcome: dict[str, Any] | None,
                              error: str | None = None) -> None:
@@ -309,7 +307,7 @@ class Store:
         events = [row for kind, rows in writes if kind == "events" for row in rows]
         finishes = [rows for kind, rows in writes if kind == "finish"]
         if self._sqlite_writer is not None:
-            rows = ([_sqlite_session_row(r) for r in starts], [_sqlite_event_row(r) for r in events],
+            rows = ([_sqlite_session_row(r) for r in starts], [_sqlite_event_row(e) for e in events],
                     [_sqlite_finish_row(r) for r in finishes])
             async with self._writing():
                 updated = await self._sqlite_writer.commit(*rows)
@@ -321,7 +319,10 @@ class Store:
             if starts:
                 await conn.execute(SessionRow.__table__.insert(), starts)
             if events:
-                await conn.execute(EventRow.__table__.insert(), events)
+                await conn.execute(EventRow.__table__.insert(), [
+                    {"session_id": e.session_id, "seq": e.seq, "run_id": e.run_id, "schema": e.schema_, "ts": e.ts,
+                     "type": e.type, "actor": e.actor, "visible_to": e.visible_to, "payload": e.payload}
+                    for e in events])
             if finishes:
                 table = SessionRow.__table__
                 result = await conn.execute(
