@@ -43,8 +43,9 @@ async def export_session(store: Store, result: SessionResult, root: Path) -> Pat
     (exactly what it committed), others are read back from the store."""
     events = result.events or await store.events(result.session_id)
     path = transcript_path(root, result.run_id, result.session_id)
-    # The file system work in a thread: the event loop keeps serving the other games.
-    return await asyncio.to_thread(write_bytes_atomically, path, jsonl_bytes(events))
+    # In a thread, the file system work and the serialising too: at the end of a wave of games
+    # the event loop would otherwise serialise hundreds of transcripts while the next wave starts.
+    return await asyncio.to_thread(lambda: write_bytes_atomically(path, jsonl_bytes(events)))
 
 
 async def play_jobs(jobs: list[tuple[int, GameJob]], *, store: Store, run_id: str, export_root: Path,
