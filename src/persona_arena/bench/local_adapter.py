@@ -83,4 +83,3 @@ async def measure_local_adapter(prompts: int, max_tokens: int) -> Figure:
                           model=MODEL, prompts=prompts, max_tokens=max_tokens,
                           prompt_mode="chat" if chat else "completion", adapter_tokens=adapter_tokens,
                           raw_tokens=raw_tokens)
-
