@@ -8,8 +8,9 @@ the concurrency bench a commit of a few rows took up to 0.3 s, and the games wai
 thread that owns a plain `sqlite3` connection: one trip per commit, whatever it holds.
 
 Only the hot writes go this way (session starts, events, session ends); everything else, and
-every read, stays on SQLAlchemy. The rows arrive serialised as SQLAlchemy's JSON and DateTime
-types store them, so both sides read the same values back.
+every read, stays on SQLAlchemy. `session_row`, `event_row` and `finish_row` make the rows,
+serialised as SQLAlchemy's JSON and DateTime types store them, so both sides read the same
+values back.
 """
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ import functools
 import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from typing import Any
+
+from pydantic_core import to_json
+
+from persona_arena.core.events import Event
 
 SESSION_COLUMNS = ("id", "run_id", "job_key", "game", "seed", "status", "config", "players", "outcome", "error",
                    "started_at", "finished_at")
@@ -26,6 +33,39 @@ EVENT_COLUMNS = ("session_id", "seq", "run_id", "schema", "ts", "type", "actor",
 FINISH_COLUMNS = ("status", "outcome", "error", "finished_at", "id")  # the row's values, then its session
 ROWS_PER_STATEMENT = 500  # 500 x 12 values, well under SQLite's 32,766 bound parameters
 BUSY_TIMEOUT_S = 30.0  # another process (a worker) may hold the write lock for a commit
+
+
+def session_row(row: dict[str, Any]) -> tuple:
+    """A queued session start (the store's dict) in SESSION_COLUMNS order."""
+    return (row["id"], row["run_id"], row["job_key"], row["game"], row["seed"], row["status"], _json(row["config"]),
+            _json(row["players"]), _json(row["outcome"]), row["error"], _ts(row["started_at"]),
+            _ts(row["finished_at"]))
+
+
+def event_row(e: Event) -> tuple:
+    """An event in EVENT_COLUMNS order."""
+    return (e.session_id, e.seq, e.run_id, e.schema_, _ts(e.ts), e.type, e.actor, _json(e.visible_to),
+            _json(e.payload))
+
+
+def finish_row(row: dict[str, Any]) -> tuple:
+    """A queued session end (the store's dict) in FINISH_COLUMNS order."""
+    return (row["status"], _json(row["outcome"]), row["error"], _ts(row["finished_at"]), row["key_id"])
+
+
+def _ts(value: datetime | None) -> str | None:
+    # SQLAlchemy's SQLite DateTime text, in UTC: "2026-12-04 14:00:00.123456"
+    if value is None:
+        return None
+    if value.tzinfo is not timezone.utc:  # every stamp the server makes is already in UTC
+        value = value.astimezone(timezone.utc)
+    return value.isoformat(sep=" ", timespec="microseconds")[:26]
+
+
+def _json(value: Any) -> str:
+    # pydantic-core's encoder (NaN kept as json.dumps writes it): reads back the same, several
+    # times faster; None is JSON null, as SQLAlchemy's JSON type stores it
+    return to_json(value, inf_nan_mode="constants").decode()
 
 
 class SqliteWriter:

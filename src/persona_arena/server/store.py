@@ -14,7 +14,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic_core import to_json
 from sqlalchemy import JSON, Column, DateTime, Index, bindparam, event, func, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
@@ -23,7 +22,7 @@ from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from persona_arena.core.events import Event
-from persona_arena.server.sqlite_writer import SqliteWriter
+from persona_arena.server.sqlite_writer import SqliteWriter, event_row, finish_row, session_row
 
 DEFAULT_DB_PATH = Path("transcripts") / "arena.db"
 
@@ -107,39 +106,6 @@ def database_url(db: str | None = None) -> str:
 
 
 WriteKind = Literal["start", "events", "finish"]
-
-# The hot writes to a SQLite file go in as plain tuples (sqlite_writer), serialised the way
-# SQLAlchemy's JSON and DateTime types store them (and read them back).
-
-
-def _sqlite_event_row(e: Event) -> tuple:
-    return (e.session_id, e.seq, e.run_id, e.schema_, _sqlite_ts(e.ts), e.type, e.actor, _json(e.visible_to),
-            _json(e.payload))
-
-
-def _sqlite_session_row(row: dict[str, Any]) -> tuple:
-    return (row["id"], row["run_id"], row["job_key"], row["game"], row["seed"], row["status"], _json(row["config"]),
-            _json(row["players"]), _json(row["outcome"]), row["error"], _sqlite_ts(row["started_at"]),
-            _sqlite_ts(row["finished_at"]))
-
-
-def _sqlite_finish_row(row: dict[str, Any]) -> tuple:
-    return (row["status"], _json(row["outcome"]), row["error"], _sqlite_ts(row["finished_at"]), row["key_id"])
-
-
-def _sqlite_ts(value: datetime | None) -> str | None:
-    # SQLAlchemy's SQLite DateTime text, in UTC: "2026-12-04 14:00:00.123456"
-    if value is None:
-        return None
-    if value.tzinfo is not timezone.utc:  # every stamp the server makes is already in UTC
-        value = value.astimezone(timezone.utc)
-    return value.isoformat(sep=" ", timespec="microseconds")[:26]
-
-
-def _json(value: Any) -> str:
-    # pydantic-core's encoder (NaN kept as json.dumps writes it): reads back the same, several
-    # times faster; None is JSON null, as SQLAlchemy's JSON type stores it
-    return to_json(value, inf_nan_mode="constants").decode()
 
 
 class Store:
@@ -307,8 +273,8 @@ class Store:
         events = [row for kind, rows in writes if kind == "events" for row in rows]
         finishes = [rows for kind, rows in writes if kind == "finish"]
         if self._sqlite_writer is not None:
-            rows = ([_sqlite_session_row(r) for r in starts], [_sqlite_event_row(e) for e in events],
-                    [_sqlite_finish_row(r) for r in finishes])
+            # the rows made here, on the loop: the writer thread only commits them
+            rows = ([session_row(r) for r in starts], [event_row(e) for e in events], [finish_row(r) for r in finishes])
             async with self._writing():
                 updated = await self._sqlite_writer.commit(*rows)
             if len(finishes) == 1 and updated != 1:
