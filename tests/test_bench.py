@@ -26,6 +26,8 @@ def test_bench_json_has_every_asked_figure_with_its_baseline(tmp_path):
     p3 = figures["P3"]
     assert p3["lower_is_better"] and p3["ratio"] == pytest.approx(p3["baseline"] / p3["value"])
     assert p3["detail"]["turns"] == 256 * 10 and p3["detail"]["failed"] == 0
+    # the ideal is the no-overhead schedule, never below the total reply time / concurrency
+    assert p3["baseline"] == p3["detail"]["ideal_s"] >= p3["detail"]["work_bound_s"] > 0
     assert figures["P5"]["baseline"] is None and figures["P5"]["ratio"] == figures["P5"]["value"]
 
 
@@ -36,6 +38,17 @@ def test_p3_with_worker_processes_plays_every_turn(tmp_path):
     p3 = json.loads(done.stdout)["P3"]
     assert p3["error"] is None and p3["detail"]["workers"] == 2
     assert p3["detail"]["turns"] == 256 * 10 and p3["detail"]["failed"] == 0 and p3["ratio"] > 0
+
+
+def test_p3_ideal_is_the_schedule_of_games_that_take_only_their_reply_time():
+    from persona_arena.bench.concurrency import ideal_wall_time
+
+    assert ideal_wall_time([2.0] * 1000, 256) == 8.0  # four rounds of 2 s, not 1,000 x 2 / 256
+    assert ideal_wall_time([2.0] * 256, 256) == 2.0
+    assert ideal_wall_time([2.0] * 257, 256) == 4.0
+    assert ideal_wall_time([1.0, 1.0, 2.0], 2) == 3.0  # the third starts when the first slot frees
+    assert ideal_wall_time([3.0, 1.0, 1.0, 1.0], 2) == 3.0
+    assert ideal_wall_time([], 4) == 0.0
 
 
 def test_unknown_figures_are_refused(tmp_path):

@@ -18,6 +18,7 @@ class BatchRun:
     finished: int
     agent_replies: int
     forfeited_turns: int  # replies that were failures (timeouts, provider errors)
+    replies_by_session: dict[str, int]
 
 
 async def run_games(jobs: list, agent_factory, *, concurrency: int, turn_timeout: float = 120,
@@ -32,6 +33,8 @@ async def run_games(jobs: list, agent_factory, *, concurrency: int, turn_timeout
         store = await Store.open(f"sqlite+aiosqlite:///{tmp}/bench.sqlite")
         pool = WorkerPool(workers, WorkerSetup(db_url=store.url)) if workers > 1 else None
         try:
+            # Before the clock, as a tournament records its run while it plans it.
+            await store.ensure_run("bench")
             if pool is not None:
                 await pool.start()
             started = time.perf_counter()
@@ -39,14 +42,16 @@ async def run_games(jobs: list, agent_factory, *, concurrency: int, turn_timeout
                                       agent_factory=agent_factory, concurrency=concurrency,
                                       turn_timeout=turn_timeout, console=Console(quiet=True), pool=pool)
             wall = time.perf_counter() - started
-            replies = forfeits = 0
+            replies: dict[str, int] = {}
+            forfeits = 0
             for r in results:  # counted after the clock stopped
                 for e in await store.events(r.session_id):
                     if e.type == "agent.reply":
-                        replies += 1
+                        replies[r.session_id] = replies.get(r.session_id, 0) + 1
                         forfeits += bool(e.payload["failure"])
         finally:
             if pool is not None:
                 await pool.close()
             await store.close()
-    return BatchRun(wall, len(jobs), sum(r.status == "finished" for r in results), replies, forfeits)
+    return BatchRun(wall, len(jobs), sum(r.status == "finished" for r in results), sum(replies.values()), forfeits,
+                    replies)

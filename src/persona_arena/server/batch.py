@@ -111,6 +111,9 @@ async def run_batch(jobs: list[GameJob], *, store: Store, run_id: str, export_ro
             progress.update(task, advance=1, **stats)
 
         indexed = list(enumerate(jobs))
+        # Once here, not in each of the first `concurrency` games: they would all queue behind
+        # the first one's database round trip before playing a turn.
+        await store.ensure_run(run_id)
         if pool is None:
             await play_jobs(indexed, store=store, run_id=run_id, export_root=export_root,
                             agent_factory=agent_factory, concurrency=concurrency, turn_timeout=turn_timeout,
