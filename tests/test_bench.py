@@ -51,6 +51,17 @@ def test_p3_ideal_is_the_schedule_of_games_that_take_only_their_reply_time():
     assert ideal_wall_time([], 4) == 0.0
 
 
+def test_p3_reports_the_median_of_its_runs():
+    from dataclasses import replace
+
+    from persona_arena.bench.suite import QUICK, p3
+
+    figure = p3(replace(QUICK, p3_games=20, p3_concurrency=8, p3_latency=0.01, p3_runs=3))
+    runs = figure.detail["runs"]
+    assert len(runs) == 3 and runs == sorted(runs)
+    assert round(figure.ratio, 4) == runs[1] and figure.detail["failed"] == 0
+
+
 def test_unknown_figures_are_refused(tmp_path):
     done = subprocess.run([sys.executable, "-m", "persona_arena", "bench", "--only", "P9"],
                           capture_output=True, text=True, cwd=tmp_path, timeout=120)
