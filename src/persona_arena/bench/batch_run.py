@@ -16,9 +16,12 @@ class BatchRun:
     wall_s: float
     games: int
     finished: int
-    agent_replies: int
     forfeited_turns: int  # replies that were failures (timeouts, provider errors)
     replies_by_session: dict[str, int]
+
+    @property
+    def agent_replies(self) -> int:
+        return sum(self.replies_by_session.values())
 
 
 async def run_games(jobs: list, agent_factory, *, concurrency: int, turn_timeout: float = 120,
@@ -53,5 +56,4 @@ async def run_games(jobs: list, agent_factory, *, concurrency: int, turn_timeout
             if pool is not None:
                 await pool.close()
             await store.close()
-    return BatchRun(wall, len(jobs), sum(r.status == "finished" for r in results), sum(replies.values()), forfeits,
-                    replies)
+    return BatchRun(wall, len(jobs), sum(r.status == "finished" for r in results), forfeits, replies)
