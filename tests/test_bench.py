@@ -23,6 +23,8 @@ def test_bench_json_has_every_asked_figure_with_its_baseline(tmp_path):
         assert f["value"] > 0 and f["ratio"] > 0
     assert figures["P1"]["baseline"] > 0 and figures["P1"]["ratio"] == pytest.approx(
         figures["P1"]["value"] / figures["P1"]["baseline"])
+    # the same rows one transaction per turn, as the server commits them: slower than one transaction
+    assert 0 < figures["P1"]["detail"]["per_turn_commits_turns_per_s"] < figures["P1"]["baseline"]
     p3 = figures["P3"]
     assert p3["lower_is_better"] and p3["ratio"] == pytest.approx(p3["baseline"] / p3["value"])
     assert p3["detail"]["turns"] == 256 * 10 and p3["detail"]["failed"] == 0
@@ -60,6 +62,19 @@ def test_p3_reports_the_median_of_its_runs():
     runs = figure.detail["runs"]
     assert len(runs) == 3 and runs == sorted(runs)
     assert round(figure.ratio, 4) == runs[1] and figure.detail["failed"] == 0
+
+
+def test_p1_per_turn_baseline_groups_rows_as_the_server_commits_them():
+    from persona_arena.bench.persistence import _per_turn
+
+    def row(session, seq, kind):
+        return ("run", session, seq, "ts", kind, "server", "[]", "{}")
+
+    rows = [row("a", 0, "game.setup"), row("a", 1, "game.started"), row("a", 2, "turn.request"),
+            row("a", 3, "agent.reply"), row("a", 4, "turn.request"), row("a", 5, "agent.reply"),
+            row("a", 6, "game.outcome"), row("b", 0, "game.setup"), row("b", 1, "turn.request")]
+    assert [[r[1:3] for r in group] for group in _per_turn(rows)] == [
+        [("a", 0), ("a", 1)], [("a", 2), ("a", 3)], [("a", 4), ("a", 5), ("a", 6)], [("b", 0)], [("b", 1)]]
 
 
 def test_unknown_figures_are_refused(tmp_path):
