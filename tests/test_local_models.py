@@ -16,7 +16,7 @@ from persona_arena.server.runner import run_session
 
 pytestmark = pytest.mark.slow
 
-from persona_arena.cli import QUICKSTART
+from persona_arena.commands.tournament import QUICKSTART
 from persona_arena.server.tournament import load_tournament
 
 QUICKSTART_FILE = load_tournament(QUICKSTART)

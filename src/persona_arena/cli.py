@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import signal
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -15,9 +13,8 @@ from rich.table import Column, Table
 
 from persona_arena import logs
 from persona_arena.commands.support import (
-    DEFAULT_OUT, DbOption, OutOption, console, err_console, fail,
+    DbOption, console, fail,
 )
-from persona_arena.core.specs import SpecError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="persona-arena: games that reveal the identity and motivations of LLM personas.")
@@ -55,140 +52,6 @@ def agents() -> None:
     console.print(table)
     console.print("Settings follow the spec after ';', e.g. "
                   "'local/qwen2.5-0.5b;temperature=0.7;system_prompt=You are Ada.'")
-
-
-QUICKSTART = Path(__file__).resolve().parents[2] / "tournaments" / "quickstart.toml"
-
-
-@app.command()
-def demo(
-    rounds: Annotated[int | None, typer.Option(help="override the file's rounds per game")] = None,
-    seeds: Annotated[int | None, typer.Option(help="override the file's games per judge")] = None,
-    concurrency: Annotated[int | None, typer.Option(help="games at once")] = None,
-    db: DbOption = None,
-    out: OutOption = DEFAULT_OUT,
-) -> None:
-    """The quickstart: runs tournaments/quickstart.toml on the local models and prints the report."""
-    if not QUICKSTART.is_file():
-        fail(f"{QUICKSTART} is missing (arena demo runs from a checkout of the repository)")
-    _run_tournament(QUICKSTART, concurrency=concurrency, db=db, out=out, cache=True, seeds=seeds,
-                    game_options_update={"rounds": rounds} if rounds is not None else None)
-
-
-tournament_app = typer.Typer(no_args_is_help=True, help="Run tournaments from TOML files.")
-app.add_typer(tournament_app, name="tournament")
-
-
-@tournament_app.command("run")
-def tournament_run(
-    file: Annotated[Path, typer.Argument(help="the tournament file (TOML)")],
-    concurrency: Annotated[int | None, typer.Option(help="games at once (default: the file's)")] = None,
-    workers: Annotated[int, typer.Option(help="processes that share the games (for runs bound by one "
-                                         "core: many fast or API games; each loads its own local models)")] = 1,
-    cache: Annotated[bool, typer.Option("--cache/--no-cache",
-                                        help="reuse recorded LLM replies (OUT/llm-cache.sqlite)")] = True,
-    db: DbOption = None,
-    out: OutOption = DEFAULT_OUT,
-) -> None:
-    """Run a tournament, or resume it: the same file again skips finished games."""
-    _run_tournament(file, concurrency=concurrency, db=db, out=out, cache=cache, workers=workers)
-
-
-def _run_tournament(file: Path, *, concurrency: int | None, db: str | None, out: Path, cache: bool,
-                    seeds: int | None = None, game_options_update: dict | None = None, workers: int = 1) -> None:
-    from persona_arena.agents.registry import check_spec
-    from persona_arena.server.store import database_url, is_in_memory
-    from persona_arena.server.tournament import TournamentError, load_tournament
-
-    if concurrency is not None and concurrency < 1:
-        fail("--concurrency must be at least 1")
-    if workers < 1:
-        fail("--workers must be at least 1")
-    if workers > 1 and is_in_memory(database_url(db)):
-        fail("--workers needs a database the worker processes can share (a file or a server), "
-             "not an in-memory one")
-    try:
-        tournament = load_tournament(file, seeds=seeds, game_options=game_options_update)
-    except TournamentError as err:
-        fail(str(err))
-    for i, agent in enumerate(tournament.agents):
-        try:
-            check_spec(agent.spec())
-        except SpecError as err:
-            fail(f"{file}: agents.{i}.model: {err}")
-    cache_path = out / "llm-cache.sqlite" if cache else None
-    if cache_path is not None:
-        from persona_arena.agents.cache import ResponseCache, use_cache
-
-        use_cache(ResponseCache(cache_path))
-    try:
-        run_id = asyncio.run(_tournament(tournament, file, concurrency or tournament.concurrency, db, out,
-                                         workers=workers, cache_path=cache_path))
-        asyncio.run(show_report(run_id, db, as_json=False))
-    except KeyboardInterrupt:
-        err_console.print("[yellow]interrupted[/]: finished games are saved; run the same command to resume")
-        raise typer.Exit(130) from None
-
-
-async def _tournament(tournament, file: Path, concurrency: int, db: str | None, out: Path, *,
-                      workers: int = 1, cache_path: Path | None = None) -> str:
-    from persona_arena.agents.registry import create_agent
-    from persona_arena.agents.reliability import ENV_PREFIX, ReliabilitySettings
-    from persona_arena.server.batch import run_batch
-    from persona_arena.server.store import Store
-    from persona_arena.server.tournament import prepare_run
-    from persona_arena.server.workers import WorkerError, WorkerPool, WorkerSetup
-
-    store = await Store.open(db)
-    pool: WorkerPool | None = None
-    starting: asyncio.Task[None] | None = None
-    try:
-        if workers > 1:
-            # Each worker has its own provider limiters: together they stay within the one cap.
-            cap = ReliabilitySettings.from_env().max_concurrency
-            pool = WorkerPool(workers, WorkerSetup(
-                environ={f"{ENV_PREFIX}MAX_CONCURRENCY": str(max(1, cap // workers))},
-                cache_path=cache_path, db_url=store.url))
-            starting = asyncio.create_task(pool.start())  # the workers start while the run is planned
-        todo = await prepare_run(tournament, store, source=str(file))
-        console.print(f"run [bold]{todo.run_id}[/]: {todo.planned} games planned, {todo.finished} already "
-                      f"finished, {len(todo.todo)} to play" + (f" ({todo.abandoned} unfinished abandoned)"
-                                                             if todo.abandoned else ""))
-        if todo.todo:
-            # Ctrl-C asks the games to stop at a safe point (never inside a database write);
-            # a second Ctrl-C interrupts at once.
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-
-            def first_interrupt() -> None:
-                stop.set()
-                loop.remove_signal_handler(signal.SIGINT)
-
-            loop.add_signal_handler(signal.SIGINT, first_interrupt)
-            try:
-                if starting is not None:
-                    await starting
-                await run_batch(todo.todo, store=store, run_id=todo.run_id, export_root=out,
-                                agent_factory=create_agent, concurrency=concurrency,
-                                turn_timeout=tournament.turn_timeout, console=console,
-                                already_done=todo.finished, stop=stop, pool=pool)
-            except WorkerError as err:  # not bad input: the run failed (exit 1); a rerun resumes it
-                err_console.print(f"[bold red]error:[/] {err}")
-                raise typer.Exit(1) from None
-            finally:
-                loop.remove_signal_handler(signal.SIGINT)
-            if stop.is_set():
-                raise KeyboardInterrupt
-    finally:
-        if starting is not None:
-            starting.cancel()
-            with contextlib.suppress(BaseException):
-                await starting
-        if pool is not None:
-            await pool.close()
-        await store.close()
-    console.print(f"transcripts: {out / todo.run_id}/")
-    return todo.run_id
 
 
 @app.command()
@@ -282,9 +145,10 @@ def schema_transcript() -> None:
 # Command groups in their own modules (see persona_arena/commands/).
 from persona_arena.commands import play as _play  # noqa: E402
 from persona_arena.commands import report as _report  # noqa: E402
-from persona_arena.commands.report import show_report  # noqa: E402
+from persona_arena.commands import tournament as _tournament  # noqa: E402
 
 _play.register(app)
+_tournament.register(app)
 _report.register(app)
 from persona_arena.commands import bench as _bench; _bench.register(app)  # noqa: E402,E702
 from persona_arena.commands import serve as _serve; _serve.register(app)  # noqa: E402,E702

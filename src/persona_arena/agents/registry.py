@@ -29,7 +29,7 @@ def available_agents() -> list[tuple[str, str]]:
     rows = [("scripted", "deterministic seeded baseline; plays every role legally"),
             ("eliza", "Weizenbaum's ELIZA with the 1966 DOCTOR script (deterministic candidate baseline)"),
             ("human", "a person at this terminal (structured turns are asked field by field)"),
-            ("remote/<name>", "an `arena agent serve` worker, in games submitted to `arena serve`")]
+            ("remote/<name>", "an `arena agent serve` worker, in `arena tournament run` or `arena serve` games")]
     rows += [(f"local/{m.name}", m.description) for m in LOCAL_MODELS.values()]
     try:
         from persona_arena.agents.local.registered import registered_models

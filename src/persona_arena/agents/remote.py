@@ -294,7 +294,7 @@ def active_hub() -> RemoteHub | None:
 def check_remote_spec(spec: AgentSpec) -> None:
     if _active is None:
         raise SpecError(f"{spec.model} is not available here: remote agents are played by `arena agent serve` "
-                        "workers, in games submitted to `arena serve` (see `arena submit`)")
+                        "workers, in `arena tournament run` games or games submitted to `arena serve`")
     _active.check(spec.name)
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Annotated
 
@@ -96,44 +98,71 @@ def serve(
         pass
 
 
+@contextlib.asynccontextmanager
+async def running_broker(url, creds, creds_path: Path, *, host: str, port: int, tls_cert: Path | None = None,
+                         tls_key: Path | None = None, any_port_if_taken: bool = False):  # -> (BrokerUrl, bool)
+    """The broker to talk to and whether it is embedded: `url` if one is named, else an amqtt
+    broker started in this process (on a free port if `port` is taken and `any_port_if_taken`),
+    stopped on exit. Exits 2 if it cannot start."""
+    from persona_arena.server.broker import EmbeddedBroker, PortInUse
+
+    if url is not None:
+        yield url, False
+        return
+    embedded = EmbeddedBroker(creds, state_dir=creds_path.parent, host=host, port=port,
+                              tls_cert=tls_cert, tls_key=tls_key)
+    try:
+        try:
+            await embedded.start()
+        except PortInUse:
+            if not any_port_if_taken:
+                raise
+            embedded = EmbeddedBroker(creds, state_dir=creds_path.parent, host=host, port=0,
+                                      tls_cert=tls_cert, tls_key=tls_key)
+            await embedded.start()
+    except Exception as err:
+        fail(f"cannot start the embedded broker on {host}:{port}: {err}")
+    try:
+        yield embedded.url, True
+    finally:
+        await embedded.stop()
+
+
+async def connect(start: Awaitable[None], url, creds_path: Path) -> None:
+    """Awaits `start` (connecting to the broker at `url`); exits 2 when the broker refuses the
+    credentials or is not there."""
+    from persona_arena.server.mqtt import BrokerRefused
+
+    try:
+        await start
+    except BrokerRefused as err:
+        fail(f"{err} (is {creds_path} the broker's credentials file?)")
+    except TimeoutError:
+        fail(f"cannot reach the broker at {url}")
+
+
 async def _serve(url, creds, creds_path: Path, host: str, port: int, tls_cert, tls_key, agent_wait: float,
                  db: str | None, out: Path) -> None:
-    from persona_arena.server.broker import EmbeddedBroker
-    from persona_arena.server.mqtt import BrokerRefused
     from persona_arena.server.serve import ArenaServer
     from persona_arena.server.store import Store
 
     stop = asyncio.Event()
     _on_signals(stop)
-    embedded = None
-    if url is None:
-        embedded = EmbeddedBroker(creds, state_dir=creds_path.parent, host=host, port=port,
-                                  tls_cert=tls_cert, tls_key=tls_key)
+    async with running_broker(url, creds, creds_path, host=host, port=port, tls_cert=tls_cert,
+                              tls_key=tls_key) as (url, embedded):
+        store = await Store.open(db)
+        server = ArenaServer(store, url, creds, out=out, agent_wait=agent_wait, say=_say)
         try:
-            await embedded.start()
-        except Exception as err:
-            fail(f"cannot start the embedded broker on {host}:{port}: {err}")
-        url = embedded.url
-    store = await Store.open(db)
-    server = ArenaServer(store, url, creds, out=out, agent_wait=agent_wait, say=_say)
-    try:
-        try:
-            await server.start()
-        except BrokerRefused as err:
-            fail(f"{err} (is {creds_path} the broker's credentials file?)")
-        except TimeoutError:
-            fail(f"cannot reach the broker at {url}")
-        _say(f"broker: {url} ({'embedded amqtt' if embedded else 'external'}; password auth, topic ACLs)")
-        _say(f"credentials: {creds_path} (identities: {', '.join(sorted(creds.users))})")
-        _say("spectators: arena/v1/public/# (user spectator); god view: arena/v1/god/# (user admin)")
-        _say(f"server ready: arena submit FILE.toml --server {url} --credentials {creds_path}")
-        await stop.wait()
-        _say("stopping: running games end at their next safe point")
-    finally:
-        await server.stop()
-        await store.close()
-        if embedded is not None:
-            await embedded.stop()
+            await connect(server.start(), url, creds_path)
+            _say(f"broker: {url} ({'embedded amqtt' if embedded else 'external'}; password auth, topic ACLs)")
+            _say(f"credentials: {creds_path} (identities: {', '.join(sorted(creds.users))})")
+            _say("spectators: arena/v1/public/# (user spectator); god view: arena/v1/god/# (user admin)")
+            _say(f"server ready: arena submit FILE.toml --server {url} --credentials {creds_path}")
+            await stop.wait()
+            _say("stopping: running games end at their next safe point")
+        finally:
+            await server.stop()
+            await store.close()
 
 
 def agent_serve(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import hashlib
 import os
 import warnings
@@ -195,6 +196,10 @@ def amqtt_config(credentials: Credentials, *, host: str, port: int, password_fil
     }
 
 
+class PortInUse(OSError):
+    """The embedded broker's port is taken (by another broker, say)."""
+
+
 class EmbeddedBroker:
     """amqtt running in this process and event loop, with auth and topic ACLs."""
 
@@ -226,7 +231,17 @@ class EmbeddedBroker:
             # amqtt 0.12's ACL plugin only takes the subscribe ACL under its deprecated name `acl`.
             warnings.simplefilter("ignore", DeprecationWarning)
             self._broker = Broker(config)
-        await self._broker.start()
+        startup_log = logging.getLogger("amqtt.broker")
+        startup_log.setLevel(logging.CRITICAL)  # a failed start is raised below, not also logged with a traceback
+        try:
+            await self._broker.start()
+        except Exception as err:  # amqtt wraps the listener's OSError in its BrokerError
+            await self.stop()
+            if isinstance(err.__cause__, OSError) and err.__cause__.errno == errno.EADDRINUSE:
+                raise PortInUse(f"{self.host}:{self.port} is already in use") from None
+            raise
+        finally:
+            startup_log.setLevel(logging.NOTSET)
         if self.port == 0:  # the OS chose a free port; amqtt 0.12 keeps the asyncio server here
             server = self._broker._servers["default"].instance
             self.port = server.sockets[0].getsockname()[1]

@@ -20,10 +20,9 @@ import structlog
 from pydantic import ValidationError
 from rich.console import Console
 
-from persona_arena.agents.remote import RemoteHub, use_hub
 from persona_arena.core.specs import SpecError
 from persona_arena.server.broker import Credentials
-from persona_arena.server.bus import SpectatorBus
+from persona_arena.server.links import RunLinks
 from persona_arena.server.mqtt import BrokerUrl, Login, MqttLink
 from persona_arena.server.protocol import (
     ADMIN_USER, QOS, SUBMIT_TOPIC, SessionState, Submission, SubmissionResult, dump, result_topic,
@@ -42,8 +41,8 @@ class ArenaServer:
         self.agent_wait = agent_wait
         self.say = say or (lambda text: None)
         admin = credentials.login(ADMIN_USER)
-        self.hub = RemoteHub(url, admin, client_id="arena-server-agents", known_agents=credentials.agents)
-        self.bus = SpectatorBus(MqttLink(url, admin, client_id="arena-server-bus"))
+        self.links = RunLinks(url, credentials, client_prefix="arena-server")
+        self.hub, self.bus = self.links.hub, self.links.bus
         # Persistent: submissions sent while the server reconnects are delivered afterwards.
         self.control = MqttLink(url, admin, client_id="arena-server-control", clean_session=False,
                                 subscriptions=[(SUBMIT_TOPIC, QOS)], on_message=self._on_submission)
@@ -53,11 +52,8 @@ class ArenaServer:
 
     async def start(self, *, connect_timeout: float = 30.0) -> None:
         """Connects all three links (raises BrokerRefused / TimeoutError if it cannot)."""
-        await self.hub.start(wait=connect_timeout)
-        await self.bus.start()
-        await self.bus.link.start(wait=connect_timeout)
+        await self.links.start(connect_timeout=connect_timeout)
         await self.control.start(wait=connect_timeout)
-        use_hub(self.hub)
 
     async def stop(self) -> None:
         """Interrupts running games at their next safe point, then disconnects."""
@@ -65,9 +61,7 @@ class ArenaServer:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.control.stop()
-        use_hub(None)
-        await self.hub.stop()
-        await self.bus.close()
+        await self.links.stop()
 
     async def serve(self, stop: asyncio.Event, *, connect_timeout: float = 30.0) -> None:
         await self.start(connect_timeout=connect_timeout)

@@ -47,6 +47,8 @@ class WorkerSetup:
     cache_path: Path | None = None  # the response cache the parent uses, if any
     logging: dict[str, bool] | None = field(default_factory=logs.configured)  # the parent's log setup
     db_url: str | None = None  # opened at start (a share for another database opens that one)
+    # (broker URL, login): the worker publishes its committed events to the spectator topics
+    spectators: tuple[Any, Any] | None = None
     # where the parent imports from: agent factories and games it sends must import here too
     sys_path: list[str] = field(default_factory=lambda: list(sys.path))
 
@@ -236,19 +238,28 @@ def worker_main(fd: int) -> None:
     except BaseException:
         conn.send(("error", traceback.format_exc()))
         return
-    asyncio.run(_serve(conn, setup.db_url))
+    asyncio.run(_serve(conn, setup))
 
 
-async def _serve(conn: Connection, db_url: str | None) -> None:
+async def _serve(conn: Connection, setup: WorkerSetup) -> None:
+    from persona_arena.server.bus import SpectatorBus
+    from persona_arena.server.mqtt import MqttLink
     from persona_arena.server.store import Store
 
     stores: dict[str, Store] = {}
+    bus: SpectatorBus | None = None
     try:
-        if db_url is not None:
-            stores[db_url] = await Store.open(db_url)
+        if setup.db_url is not None:
+            stores[setup.db_url] = await Store.open(setup.db_url)
+        if setup.spectators is not None:
+            url, login = setup.spectators
+            bus = SpectatorBus(MqttLink(url, login, client_id=f"arena-worker-{os.getpid()}-bus"))
+            await bus.start()
+            await bus.link.start(wait=READY_TIMEOUT)
     except BaseException:
         conn.send(("error", traceback.format_exc()))
         return
+    publish = bus.publish if bus is not None else None
     conn.send(("ready",))
     loop = asyncio.get_running_loop()
     inbox: asyncio.Queue[tuple] = asyncio.Queue()
@@ -271,7 +282,7 @@ async def _serve(conn: Connection, db_url: str | None) -> None:
             message = await inbox.get()
             if message[0] == "play":
                 stop.clear()
-                playing = asyncio.create_task(_play_share(conn, message[1], stop, stores))
+                playing = asyncio.create_task(_play_share(conn, message[1], stop, stores, publish))
             elif message[0] == "stop":
                 stop.set()
             elif message[0] == "exit":
@@ -282,9 +293,12 @@ async def _serve(conn: Connection, db_url: str | None) -> None:
     finally:
         for store in stores.values():
             await store.close()
+        if bus is not None:
+            await bus.close()
 
 
-async def _play_share(conn: Connection, share: _Share, stop: asyncio.Event, stores: dict[str, Any]) -> None:
+async def _play_share(conn: Connection, share: _Share, stop: asyncio.Event, stores: dict[str, Any],
+                      publish: Callable[[Any], None] | None) -> None:
     from persona_arena.server.batch import play_jobs
     from persona_arena.server.store import Store
 
@@ -294,7 +308,7 @@ async def _play_share(conn: Connection, share: _Share, stop: asyncio.Event, stor
             store = stores[share.db_url] = await Store.open(share.db_url)
         await play_jobs(share.jobs, store=store, run_id=share.run_id, export_root=share.export_root,
                         agent_factory=share.agent_factory, concurrency=share.concurrency,
-                        turn_timeout=share.turn_timeout, stop=stop, publish=None,
+                        turn_timeout=share.turn_timeout, stop=stop, publish=publish,
                         on_running=lambda delta: conn.send(("running", delta)),
                         # the events stay here: they are in the database and the export
                         on_result=lambda index, result: conn.send(
