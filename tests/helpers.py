@@ -20,6 +20,24 @@ from persona_arena.games.reverse_turing.game import ReverseTuring
 SCRIPTED = AgentSpec(model="scripted")
 
 
+def agents_toml(models: dict[str, str], *, not_judging: tuple[str, ...] = ()) -> str:
+    """A tournament file's `[[agents]]` tables, one per id: model spec."""
+    return "".join(f'[[agents]]\nid = "{agent}"\nmodel = "{model}"\n'
+                   + ("judge = false\n" if agent in not_judging else "") for agent, model in models.items())
+
+
+# A reverse-turing tournament of scripted agents (.format(n=…, seeds=…)): 3 judges x seeds games.
+SCRIPTED_TOURNAMENT = """
+name = "scripted-{n}"
+seeds = {seeds}
+concurrency = 8
+[game_options]
+rounds = 3
+candidates = 3
+""" + agents_toml({"a": "scripted", "b": "scripted;seed=7", "c": "scripted;seed=8", "d": "scripted;seed=9"},
+                  not_judging=("d",))
+
+
 def arena(*args: str, cwd: Path | None = None, timeout: float = 600,
           env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Runs the CLI in a fresh interpreter, as a researcher would."""

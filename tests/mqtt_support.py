@@ -33,6 +33,34 @@ from persona_arena.core.specs import AgentSpec
 from persona_arena.server.broker import Credentials, EmbeddedBroker, write_mosquitto_config
 from persona_arena.server.mqtt import BrokerUrl
 
+def remote_tournament(name: str) -> str:
+    """Two games: a scripted judge, its twin the remote worker `alpha`, a foil the worker `beta`."""
+    return f"""
+name = "{name}"
+seeds = 2
+turn_timeout = 20
+concurrency = 2
+game_options = {{ rounds = 2 }}
+
+[[agents]]
+id = "judge"
+model = "scripted"
+
+[[agents]]
+id = "twin"
+model = "remote/alpha"
+
+[[agents]]
+id = "foil"
+model = "remote/beta"
+
+[[matches]]
+judge = "judge"
+twin = "twin"
+candidates = ["foil"]
+"""
+
+
 MOSQUITTO = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/usr/local/sbin")
 MOSQUITTO_SUB = shutil.which("mosquitto_sub")
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from helpers import agents_toml
 from persona_arena.scoring.bradley_terry import bradley_terry
 from persona_arena.server.tournament import load_tournament
 
@@ -20,16 +21,7 @@ name = "html-rtt"
 seeds = 4
 [game_options]
 rounds = 2
-[[agents]]
-id = "a"
-model = "scripted"
-[[agents]]
-id = "b"
-model = "scripted;seed=7"
-[[agents]]
-id = "eliza"
-model = "eliza"
-"""
+""" + agents_toml({"a": "scripted", "b": "scripted;seed=7", "eliza": "eliza"})
 
 NEGOTIATION = """
 name = "html-neg"

@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from mqtt_support import WorkerProcess, amqtt_broker, credentials  # noqa: F401 (fixtures)
+from mqtt_support import WorkerProcess, amqtt_broker, credentials, remote_tournament  # noqa: F401 (fixtures)
 from typer.testing import CliRunner
 
 from helpers import arena
@@ -20,29 +20,7 @@ from persona_arena.server.broker import Credentials
 from persona_arena.server.mqtt import BrokerUrl
 from persona_arena.server.store import Store
 
-TOURNAMENT = """
-name = "cli-over-mqtt"
-seeds = 2
-turn_timeout = 20
-game_options = { rounds = 2 }
-
-[[agents]]
-id = "judge"
-model = "scripted"
-
-[[agents]]
-id = "twin"
-model = "remote/alpha"
-
-[[agents]]
-id = "foil"
-model = "remote/beta"
-
-[[matches]]
-judge = "judge"
-twin = "twin"
-candidates = ["foil"]
-"""
+TOURNAMENT = remote_tournament("cli-over-mqtt")
 
 
 @pytest.mark.slow

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 from mqtt_support import (  # noqa: F401 (fixtures)
-    MOSQUITTO_SUB, PatientJudge, ThirdParty, amqtt_broker, credentials, eventually, mosquitto, workers,
+    MOSQUITTO_SUB, PatientJudge, ThirdParty, amqtt_broker, credentials, eventually, mosquitto, remote_tournament,
+    workers,
 )
 
 from persona_arena.core.events import PUBLIC, Event
@@ -32,30 +33,7 @@ pytestmark = pytest.mark.slow  # worker processes and brokers: seconds, not mill
 CONFIG = ReverseTuringConfig(judge=AgentSpec.parse("scripted"), twin=AgentSpec.parse("remote/alpha"),
                              foils=[AgentSpec.parse("remote/beta")], rounds=3)
 
-TOURNAMENT = """
-name = "over-mqtt"
-seeds = 2
-turn_timeout = 20
-concurrency = 2
-game_options = { rounds = 2 }
-
-[[agents]]
-id = "judge"
-model = "scripted"
-
-[[agents]]
-id = "twin"
-model = "remote/alpha"
-
-[[agents]]
-id = "foil"
-model = "remote/beta"
-
-[[matches]]
-judge = "judge"
-twin = "twin"
-candidates = ["foil"]
-"""
+TOURNAMENT = remote_tournament("over-mqtt")
 
 
 @pytest.fixture

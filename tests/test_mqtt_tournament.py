@@ -12,8 +12,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from mqtt_support import WorkerProcess, credentials, free_port, mosquitto  # noqa: F401 (fixtures)
+from mqtt_support import WorkerProcess, credentials, free_port, mosquitto, remote_tournament  # noqa: F401 (fixtures)
 from typer.testing import CliRunner
+
+from helpers import SCRIPTED_TOURNAMENT
 
 from persona_arena.cli import app
 from persona_arena.commands.serve import running_broker
@@ -23,49 +25,8 @@ from persona_arena.server.mqtt import BrokerUrl, MqttLink
 from persona_arena.server.protocol import ADMIN_USER, GOD_FILTER, PUBLIC_FILTER, QOS, SPECTATOR_USER
 from persona_arena.server.store import Store
 
-REMOTE_TOURNAMENT = """
-name = "live-remote"
-seeds = 2
-turn_timeout = 30
-game_options = { rounds = 2 }
-
-[[agents]]
-id = "judge"
-model = "scripted"
-
-[[agents]]
-id = "twin"
-model = "remote/alpha"
-
-[[agents]]
-id = "foil"
-model = "remote/beta"
-
-[[matches]]
-judge = "judge"
-twin = "twin"
-candidates = ["foil"]
-"""
-
-SCRIPTED_TOURNAMENT = """
-name = "live-scripted"
-seeds = 3
-concurrency = 4
-game_options = { rounds = 2, candidates = 3 }
-
-[[agents]]
-id = "a"
-model = "scripted"
-
-[[agents]]
-id = "b"
-model = "scripted;seed=7"
-
-[[agents]]
-id = "c"
-model = "scripted;seed=8"
-"""
-
+REMOTE_TOURNAMENT = remote_tournament("live-remote")
+SCRIPTED = SCRIPTED_TOURNAMENT.format(n="on-mqtt", seeds=3)  # 9 games
 
 class Spectator:
     """A subscriber on the god-view or the public topics that keeps every event it receives."""
@@ -153,7 +114,7 @@ async def test_embedded_broker_carries_remote_agents_and_spectators(tmp_path, cr
 @pytest.mark.slow
 async def test_worker_processes_publish_to_an_external_broker(tmp_path, credentials, mosquitto):  # noqa: F811
     db = tmp_path / "arena.db"
-    (tmp_path / "t.toml").write_text(SCRIPTED_TOURNAMENT)
+    (tmp_path / "t.toml").write_text(SCRIPTED)
     god = Spectator(mosquitto.url, credentials, god=True)
     await god.link.start(wait=10)
     try:
@@ -190,10 +151,10 @@ async def test_a_taken_port_moves_the_embedded_broker(tmp_path, credentials):  #
 
 
 @pytest.mark.parametrize("extra, tournament, fragment", [
-    (["--broker", "mqtt://h:1", "--no-broker"], SCRIPTED_TOURNAMENT, "exclude each other"),
-    (["--broker", "http://h:1"], SCRIPTED_TOURNAMENT, "scheme must be mqtt://"),
-    (["--broker-port", "70000"], SCRIPTED_TOURNAMENT, "--broker-port 70000: not a port number"),
-    (["--agent-wait", "-1"], SCRIPTED_TOURNAMENT, "--agent-wait must not be negative"),
+    (["--broker", "mqtt://h:1", "--no-broker"], SCRIPTED, "exclude each other"),
+    (["--broker", "http://h:1"], SCRIPTED, "scheme must be mqtt://"),
+    (["--broker-port", "70000"], SCRIPTED, "--broker-port 70000: not a port number"),
+    (["--agent-wait", "-1"], SCRIPTED, "--agent-wait must not be negative"),
     (["--no-broker"], REMOTE_TOURNAMENT, "agents.1.model: remote/alpha is played by a worker over the broker"),
     (["--workers", "2"], REMOTE_TOURNAMENT, "agents.1.model: remote agents are played from the main process"),
     ([], REMOTE_TOURNAMENT.replace("remote/alpha", "remote/admin"), "agents.1.model: remote agent name 'admin'"),
@@ -209,7 +170,7 @@ def test_bad_broker_options_exit_2_and_write_nothing(tmp_path, monkeypatch, extr
 
 def test_without_a_broker_the_run_plays_as_before(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    Path("t.toml").write_text(SCRIPTED_TOURNAMENT)
+    Path("t.toml").write_text(SCRIPTED)
     result = CliRunner().invoke(app, ["tournament", "run", "t.toml", "--db", "sqlite:///arena.db", "--no-broker"])
     assert result.exit_code == 0, result.output
     assert "live (" not in result.output and not Path("transcripts/mqtt").exists()

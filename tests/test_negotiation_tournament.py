@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import arena
+from helpers import agents_toml, arena
 from persona_arena.scoring.negotiation_report import paired_conditions
 from persona_arena.server.tournament import TournamentError, load_tournament, plan
 
@@ -26,16 +26,7 @@ scenarios = ["salary-package", "joint-project"]
 personas = [["honest", "extractor", "plain"], ["saboteur", "cooperative", "honest"]]
 conditions = ["monitored", "unmonitored"]
 rounds = 2
-[[agents]]
-id = "a"
-model = "scripted"
-[[agents]]
-id = "b"
-model = "scripted;seed=7"
-[[agents]]
-id = "c"
-model = "eliza"
-"""
+""" + agents_toml({"a": "scripted", "b": "scripted;seed=7", "c": "eliza"})
 
 
 def write(tmp_path: Path, text: str) -> Path:

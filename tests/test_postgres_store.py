@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import arena
+from helpers import agents_toml, arena
 from persona_arena.agents.registry import create_agent
 from persona_arena.core.specs import AgentSpec
 from persona_arena.games.negotiation.config import NegotiationConfig
@@ -29,16 +29,7 @@ concurrency = 8
 [game_options]
 rounds = 2
 candidates = 3
-[[agents]]
-id = "a"
-model = "scripted"
-[[agents]]
-id = "b"
-model = "scripted;seed=7"
-[[agents]]
-id = "c"
-model = "eliza"
-"""
+""" + agents_toml({"a": "scripted", "b": "scripted;seed=7", "c": "eliza"})
 
 
 def _postgres_bin(name: str) -> str | None:

@@ -13,31 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import arena
+from helpers import SCRIPTED_TOURNAMENT, agents_toml, arena
 from persona_arena.server.tournament import load_tournament, plan
-
-SCRIPTED_TOURNAMENT = """
-name = "scripted-{n}"
-seeds = {seeds}
-concurrency = 8
-[game_options]
-rounds = 3
-candidates = 3
-[[agents]]
-id = "a"
-model = "scripted"
-[[agents]]
-id = "b"
-model = "scripted;seed=7"
-[[agents]]
-id = "c"
-model = "scripted;seed=8"
-[[agents]]
-id = "d"
-model = "scripted;seed=9"
-judge = false
-"""
-
 
 def write(tmp_path: Path, text: str, name: str = "t.toml") -> Path:
     path = tmp_path / name
@@ -178,16 +155,7 @@ personas = [["honest", "saboteur", "cooperative"]]
 conditions = ["monitored", "unmonitored"]
 rounds = 8
 end_on_deal = false
-[[agents]]
-id = "a"
-model = "scripted"
-[[agents]]
-id = "b"
-model = "scripted;seed=7"
-[[agents]]
-id = "c"
-model = "eliza"
-"""
+""" + agents_toml({"a": "scripted", "b": "scripted;seed=7", "c": "eliza"})
 
 
 def _children(pid: int) -> list[int]:

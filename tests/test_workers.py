@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import arena
+from helpers import agents_toml, arena
 from persona_arena.agents.registry import create_agent
 from persona_arena.bench.concurrency import SlowAgents
 from persona_arena.core.specs import AgentSpec
@@ -191,13 +191,7 @@ seeds = 5
 concurrency = 6
 [game_options]
 rounds = 2
-[[agents]]
-id = "a"
-model = "scripted"
-[[agents]]
-id = "b"
-model = "scripted;seed=7"
-"""
+""" + agents_toml({"a": "scripted", "b": "scripted;seed=7"})
 
 
 def test_tournament_with_workers_matches_one_process_and_resumes(tmp_path):
