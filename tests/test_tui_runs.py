@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import subprocess
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -20,9 +22,11 @@ from persona_arena.scoring.report import SessionInfo, build_report
 from persona_arena.server.store import RunRow, Store
 from persona_arena.transcripts.jsonl import read_jsonl
 from persona_arena.tui.app import ArenaApp
+from persona_arena.tui.bench import build_run_db
+from persona_arena.tui.catalog import SqliteCatalog, StoreCatalog, sqlite_catalog
 from persona_arena.tui.leaderboard import finished_events
 from persona_arena.tui.screens.replay import ReplayScreen
-from persona_arena.tui.screens.runs import Filter, RunsScreen
+from persona_arena.tui.screens.runs import FIRST_ROWS, Filter, RunsScreen
 
 ROOT = Path(__file__).resolve().parents[1]
 RT_SAMPLE = ROOT / "transcripts" / "samples" / "quickstart-gemma-judge.jsonl"
@@ -143,6 +147,62 @@ async def test_leaderboard_reads_only_what_the_report_needs(tmp_path):
         return build_report(RT_RUN, {}, [SessionInfo(s.id, s.status, s.job_key, events.get(s.id, []))
                                          for s in sessions])
     assert report(some) == report(every)
+
+
+async def test_sqlite_catalog_reads_what_the_store_reads(tmp_path):
+    """The Runs screen reads a SQLite file with sqlite3 (no SQLAlchemy before its first paint):
+    the same runs and games as through the Store."""
+    db = await build_db(tmp_path / "arena.db")
+    catalog = sqlite_catalog(db)
+    assert isinstance(catalog, SqliteCatalog)
+    store = await Store.open(db)
+    try:
+        assert await catalog.runs() == await store.runs()
+        for run_id in (RT_RUN, NEG_RUN, "no-such-run"):
+            assert await catalog.sessions(run_id) == await StoreCatalog(store).sessions(run_id)
+    finally:
+        await store.close()
+    assert sqlite_catalog(f"sqlite:///{tmp_path / 'missing.db'}") is None  # the Store creates it
+    assert sqlite_catalog("postgresql://u@h/db") is None and sqlite_catalog("sqlite:///:memory:") is None
+
+
+def test_runs_screen_paints_before_sqlalchemy_is_imported(tmp_path):
+    db = asyncio.run(build_db(tmp_path / "arena.db"))
+    script = f"""
+import asyncio, sys
+from persona_arena.tui.app import ArenaApp
+
+async def main():
+    app = ArenaApp.runs({db!r})
+    async with app.run_test(size=(80, 24)):
+        await app.first_paint.wait()
+        print("at first paint:", sorted(m for m in ("sqlalchemy", "sqlmodel", "scipy") if m in sys.modules))
+        await app.store()  # opened after the paint, for replays
+        print("then:", "sqlalchemy" in sys.modules)
+
+asyncio.run(main())
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "at first paint: []" in out.stdout and "then: True" in out.stdout
+
+
+async def test_a_big_run_shows_every_game_after_the_first_screenful(tmp_path):
+    games = FIRST_ROWS + 40
+    await build_run_db(tmp_path / "big.db", games)
+    app = ArenaApp.runs(f"sqlite:///{tmp_path / 'big.db'}")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.first_paint.wait()
+        screen = app.screen
+        assert screen.query_one("#games").row_count >= FIRST_ROWS
+        for _ in range(50):
+            if screen.query_one("#games").row_count == games:
+                break
+            await pilot.pause(0.02)
+        assert games_shown(screen) == [s.id for s in screen.sessions] and len(screen.sessions) == games
+        screen.query_one("#filter").value = "g001"  # a new filter supersedes rows still to come
+        await pilot.pause()
+        assert games_shown(screen) == [f"bench-tui-g{g:04d}" for g in range(10, 20)]
 
 
 def test_filter_parsing():

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,9 +21,9 @@ from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from persona_arena.core.events import Event
+from persona_arena.server.db_url import database_url
 from persona_arena.server.sqlite_writer import SqliteWriter, event_row, finish_row, session_row
 
-DEFAULT_DB_PATH = Path("transcripts") / "arena.db"
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -91,18 +90,6 @@ def is_in_memory(url: str) -> bool:
     """An in-memory SQLite database lives in one process only (no other can open it)."""
     parsed = make_url(url)
     return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
-
-
-def database_url(db: str | None = None) -> str:
-    """`--db`, else `ARENA_DB`, else SQLite under transcripts/; sync URLs get an async driver."""
-    url = db or os.environ.get("ARENA_DB") or f"sqlite:///{DEFAULT_DB_PATH}"
-    if "://" not in url:  # a bare path
-        url = f"sqlite:///{url}"
-    for sync, async_ in (("sqlite://", "sqlite+aiosqlite://"), ("postgresql://", "postgresql+asyncpg://"),
-                         ("postgres://", "postgresql+asyncpg://")):
-        if url.startswith(sync):
-            return async_ + url[len(sync):]
-    return url
 
 
 WriteKind = Literal["start", "events", "finish"]

@@ -25,9 +25,10 @@ import sys  # noqa: E402
 import tempfile  # noqa: E402
 from datetime import timedelta  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+from typing import TYPE_CHECKING, Any  # noqa: E402
 
-from persona_arena.core.events import Event  # noqa: E402
+if TYPE_CHECKING:  # the child process measures the TUI's own imports, not the bench's
+    from persona_arena.core.events import Event
 
 SAMPLE = Path(__file__).resolve().parents[3] / "transcripts" / "samples" / "quickstart-gemma-judge.jsonl"
 RUN_ID = "bench-tui"

@@ -5,15 +5,18 @@ outcomes per agent, read from the sessions' stored outcomes."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from persona_arena.core.events import Event
 from persona_arena.scoring.summary import agent_label
-from persona_arena.server.store import EventRow, SessionRow, Store
+
+if TYPE_CHECKING:  # imported when used: the Runs screen's first paint needs outcome_label only
+    from persona_arena.core.events import Event
+    from persona_arena.server.store import SessionRow, Store
+    from persona_arena.tui.catalog import GameRow
 
 
 # The event types `scoring.report.build_report` reads (setup, outcome, violations, verdicts,
@@ -27,6 +30,8 @@ async def finished_events(store: Store, run_id: str, types: tuple[str, ...] | No
     """Every finished game's events (of `types`; None: all) in one query, not one per game."""
     from sqlmodel import select
     from sqlmodel.ext.asyncio.session import AsyncSession
+
+    from persona_arena.server.store import EventRow, SessionRow
 
     events: dict[str, list[Event]] = defaultdict(list)
     async with AsyncSession(store.engine) as s:
@@ -51,7 +56,7 @@ def leaderboard_tables(run_id: str, meta: dict[str, Any], sessions: list[Session
     return _outcomes_by_agent(sessions)
 
 
-def outcome_label(session: SessionRow) -> str:
+def outcome_label(session: SessionRow | GameRow) -> str:
     """A game's outcome in one word: its `result`, deal / no deal, or the session's status."""
     outcome = session.outcome or {}
     if session.status != "finished":

@@ -1,10 +1,13 @@
 """Runs: the recorded runs, the games of the selected run (filterable by game, agent and
-outcome) and the run's leaderboard. Only the tables are read when the screen opens; the
-leaderboard, which needs every game's events, is computed in the background afterwards."""
+outcome) and the run's leaderboard. Only the tables are read when the screen opens (see
+`tui/catalog.py`), and only a screenful of games is tabulated before it is drawn; the other
+games, the database connection for replays and the leaderboard, which needs every game's
+events, come afterwards."""
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,10 +20,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane
 
 from persona_arena.scoring.summary import agent_label
-from persona_arena.server.store import SessionRow, Store
-from persona_arena.tui.leaderboard import finished_events, leaderboard_tables, outcome_label
-from persona_arena.tui.screens.replay import ReplayScreen
-from persona_arena.tui.sources import ListSource
+from persona_arena.tui.catalog import Catalog, GameRow
+from persona_arena.tui.leaderboard import outcome_label
 from persona_arena.tui.widgets import KeyBar
 
 FILTER_KEYS = ("game", "agent", "outcome")
@@ -52,7 +53,7 @@ class Filter:
     def matches_game(self, game: str) -> bool:
         return all(g in game.lower() for g in self.game)
 
-    def matches(self, session: SessionRow) -> bool:
+    def matches(self, session: GameRow) -> bool:
         agents = " ".join(session.players.values()).lower()
         outcome = outcome_label(session).lower()
         return (self.matches_game(session.game)
@@ -61,7 +62,7 @@ class Filter:
                 and all(w in session.id.lower() for w in self.words))
 
 
-def players_label(session: SessionRow) -> str:
+def players_label(session: GameRow) -> str:
     agents = list(dict.fromkeys(agent_label(spec) for spec in session.players.values()))
     return ", ".join(agents)
 
@@ -85,13 +86,13 @@ class RunsScreen(Screen[None]):
         Binding("q", "back", "back", group=_BACK),
     ]
 
-    def __init__(self, store: Store, db: str | None, *, run: str | None = None) -> None:
+    def __init__(self, catalog: Catalog, *, run: str | None = None) -> None:
         super().__init__()
-        self.store, self.db, self.initial_run = store, db, run
+        self.catalog, self.initial_run = catalog, run
         self.filter = Filter()
         self.runs: list[dict[str, Any]] = []
         self.run_id: str | None = None
-        self.sessions: list[SessionRow] = []
+        self.sessions: list[GameRow] = []
         self.loaded = asyncio.Event()   # set once the first screen is drawn with its data
         self.leaderboard_ready = asyncio.Event()
         self._fill_generation = 0
@@ -113,7 +114,7 @@ class RunsScreen(Screen[None]):
         runs.add_columns("run", "game", "games", "finished", "failed")
         games = self.query_one("#games", DataTable)
         games.add_columns("session", "seed", "status", "outcome", "agents")
-        self.runs = await self.store.runs()
+        self.runs = await self.catalog.runs()
         self._fill_runs()
         runs.focus()
         visible = [r["id"] for r in self._visible_runs()]
@@ -121,7 +122,18 @@ class RunsScreen(Screen[None]):
             first = self.initial_run if self.initial_run in visible else visible[0]
             runs.move_cursor(row=visible.index(first))
             await self.select_run(first)
-        self.call_after_refresh(self.loaded.set)
+        self.call_after_refresh(self._drawn)
+
+    def _drawn(self) -> None:
+        self.loaded.set()
+        self._connect()
+
+    @work(exclusive=True, group="store")
+    async def _connect(self) -> None:
+        """Opens the database for replays now, not when a game is first opened. SQLAlchemy is
+        imported in a thread: the screen keeps answering keys meanwhile."""
+        await asyncio.to_thread(importlib.import_module, "persona_arena.server.store")
+        await self.app.store()
 
     def _visible_runs(self) -> list[dict[str, Any]]:
         return [r for r in self.runs if self.filter.matches_game(str(r["meta"].get("game", "")))]
@@ -136,7 +148,7 @@ class RunsScreen(Screen[None]):
 
     async def select_run(self, run_id: str) -> None:
         self.run_id = run_id
-        self.sessions = await self.store.sessions(run_id)
+        self.sessions = await self.catalog.sessions(run_id)
         self._fill_games()
         self.leaderboard_ready.clear()
         self._board_run = None
@@ -163,16 +175,17 @@ class RunsScreen(Screen[None]):
         self._fill_generation += 1
         rows = [s for s in self.sessions if self.filter.matches(s)]
         self._add_game_rows(rows[:FIRST_ROWS])
-        if len(rows) > FIRST_ROWS:
-            self.call_after_refresh(self._add_game_rows_later, rows[FIRST_ROWS:], self._fill_generation)
+        if len(rows) > FIRST_ROWS:  # after the screen is drawn (so after `loaded` on the first one)
+            self.call_after_refresh(self.call_later, self._add_game_rows_later, rows[FIRST_ROWS:],
+                                    self._fill_generation)
         tabs = self.query_one(TabbedContent)
         tabs.get_tab("games-tab").label = f"Games ({len(rows)}/{len(self.sessions)})"
 
-    def _add_game_rows_later(self, rows: list[SessionRow], generation: int) -> None:
+    def _add_game_rows_later(self, rows: list[GameRow], generation: int) -> None:
         if generation == self._fill_generation:  # not superseded by a newer filter or run
             self._add_game_rows(rows)
 
-    def _add_game_rows(self, rows: list[SessionRow]) -> None:
+    def _add_game_rows(self, rows: list[GameRow]) -> None:
         table = self.query_one("#games", DataTable)
         for s in rows:
             label = outcome_label(s)
@@ -187,7 +200,10 @@ class RunsScreen(Screen[None]):
         self.app.call_from_thread(self._show_leaderboard, run_id, board)
 
     async def _leaderboard(self, run_id: str) -> RenderableType:
-        store = await Store.open(self.db)
+        from persona_arena.server.store import Store
+        from persona_arena.tui.leaderboard import finished_events, leaderboard_tables
+
+        store = await Store.open(self.app.db)
         try:
             run = await store.run(run_id)
             sessions = await store.sessions(run_id)
@@ -224,8 +240,12 @@ class RunsScreen(Screen[None]):
             await self.open_session(message.row_key.value)
 
     async def open_session(self, session_id: str) -> None:
+        from persona_arena.tui.screens.replay import ReplayScreen
+        from persona_arena.tui.sources import ListSource
+
         session = next(s for s in self.sessions if s.id == session_id)
-        events = await self.store.events(session_id)
+        store = await self.app.store()
+        events = await store.events(session_id)
         if not events:
             self.notify(f"{session_id} has no events", severity="warning")
             return
