@@ -137,3 +137,15 @@ async def test_refused_credentials_are_reported_on_screen(broker):
         status = app.screen.query_one("#status")
         await wait_until(pilot, lambda: "bad login:" in str(status.render()))
         assert "BrokerRefused" in str(status.render()), str(status.render())
+
+
+def test_watch_logs_in_with_the_credentials_a_run_wrote_here(tmp_path, monkeypatch):
+    from persona_arena.commands.tui import watch_login
+
+    monkeypatch.chdir(tmp_path)
+    assert watch_login(None, god=False) is None  # nothing written here: an anonymous login
+    credentials = Credentials.generate()
+    credentials.save(Path("transcripts/mqtt/credentials.json"))  # as `arena tournament run` writes it
+    assert watch_login(None, god=False) == credentials.login(SPECTATOR_USER)
+    assert watch_login(None, god=True) == credentials.login(ADMIN_USER)
+    assert watch_login("someone:secret-pw", god=False).username == "someone"

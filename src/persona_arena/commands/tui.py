@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from persona_arena.commands.support import DbOption, fail
+from persona_arena.commands.support import DEFAULT_OUT, DbOption, fail
 
 
 def register(app: typer.Typer) -> None:
@@ -93,15 +93,14 @@ def watch(
     broker: Annotated[str, typer.Option("--broker", help="the MQTT broker, mqtt://host:port or mqtts://…")]
     = "mqtt://127.0.0.1:1883",
     credentials: Annotated[str | None, typer.Option(
-        "--credentials", help="credentials file written by `arena serve`, or USER:PASSWORD")] = None,
+        "--credentials", help="credentials file written by `arena serve` / `arena tournament run`, or "
+                              "USER:PASSWORD (default: transcripts/mqtt/credentials.json if there is one)")] = None,
     god: Annotated[bool, typer.Option("--god", help="the god view topics (private channels too; "
                                                     "needs admin credentials)")] = False,
 ) -> None:
     """Follow live games from the spectator stream: sessions appear as they start; pick one to
     follow it with the replay view."""
-    from persona_arena.server.broker import CredentialsError, login_from_option
     from persona_arena.server.mqtt import BrokerUrl
-    from persona_arena.server.protocol import ADMIN_USER, SPECTATOR_USER
     from persona_arena.tui.app import ArenaApp
     from persona_arena.tui.live import spectator_events
 
@@ -109,11 +108,23 @@ def watch(
         url = BrokerUrl.parse(broker)
     except ValueError as err:
         fail(f"--broker: {err}")
-    login = None
-    if credentials is not None:
-        try:
-            login = login_from_option(credentials, default_user=ADMIN_USER if god else SPECTATOR_USER)
-        except CredentialsError as err:
-            fail(str(err))
+    login = watch_login(credentials, god=god)
     topics = "god view" if god else "public events"
     ArenaApp.watch(lambda: spectator_events(url, login, god=god), description=f"{url} ({topics})").run()
+
+
+def watch_login(credentials: str | None, *, god: bool):  # -> Login | None
+    """`--credentials` as the spectator (or, with `--god`, admin) identity; without it, the file
+    that `arena tournament run` / `arena serve` wrote in this folder, if there is one."""
+    from persona_arena.server.broker import CredentialsError, login_from_option
+    from persona_arena.server.protocol import ADMIN_USER, SPECTATOR_USER
+
+    default = DEFAULT_OUT / "mqtt" / "credentials.json"
+    if credentials is None and default.is_file():
+        credentials = str(default)
+    if credentials is None:
+        return None
+    try:
+        return login_from_option(credentials, default_user=ADMIN_USER if god else SPECTATOR_USER)
+    except CredentialsError as err:
+        fail(str(err))
