@@ -25,6 +25,9 @@ def test_bench_json_has_every_asked_figure_with_its_baseline(tmp_path):
         figures["P1"]["value"] / figures["P1"]["baseline"])
     # the same rows one transaction per turn, as the server commits them: slower than one transaction
     assert 0 < figures["P1"]["detail"]["per_turn_commits_turns_per_s"] < figures["P1"]["baseline"]
+    # the same games by the rule engine and agents alone: the same turns, with nothing recorded
+    assert figures["P1"]["detail"]["rules_only_turns"] == figures["P1"]["detail"]["turns"]
+    assert figures["P1"]["detail"]["rules_only_turns_per_s"] > figures["P1"]["value"]
     p3 = figures["P3"]
     assert p3["lower_is_better"] and p3["ratio"] == pytest.approx(p3["baseline"] / p3["value"])
     assert p3["detail"]["turns"] == 256 * 10 and p3["detail"]["failed"] == 0

@@ -1,8 +1,10 @@
 """P1: scripted-agent turns per second of full games with persistence, against raw batched
 SQLite inserts of the same event rows (sqlite3 executemany, one transaction).
 
-The detail also gives the same rows committed one transaction per turn, as the server commits
-them (so that kill -9 loses no finished turn): a baseline at the server's granularity."""
+The detail also gives two other baselines: the same rows committed one transaction per turn,
+as the server commits them (so that kill -9 loses no finished turn); and the same games played
+by the rule engine and the same agents alone (no runner, events, store): what the games cost
+before the server adds anything."""
 
 from __future__ import annotations
 
@@ -12,8 +14,17 @@ import tempfile
 import time
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from persona_arena.bench.figures import Figure
+from persona_arena.core.observations import Reply
 from persona_arena.core.specs import AgentSpec
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from persona_arena.games.base import Game
+    from persona_arena.server.runner import AgentFactory
 
 
 async def measure_persistence(games: int) -> Figure:
@@ -28,6 +39,7 @@ async def measure_persistence(games: int) -> Figure:
                                         {"agent": scripted, "persona": "saboteur"},
                                         {"agent": scripted, "persona": "cooperative"}],
                                scenario="joint-project", rounds=4, end_on_deal=False)
+    rules_turns, rules_seconds = await _rules_only(Negotiation(), config, games, create_agent)
     with tempfile.TemporaryDirectory() as tmp:
         store = await Store.open(f"sqlite+aiosqlite:///{tmp}/bench.sqlite")
         try:
@@ -47,7 +59,24 @@ async def measure_persistence(games: int) -> Figure:
                           games=games, turns=turns, events=len(rows),
                           baseline_what="raw sqlite3 executemany of the same event rows, one transaction",
                           per_turn_commits_turns_per_s=turns / per_turn,
-                          per_turn_commits_ratio=(turns / elapsed) / (turns / per_turn))
+                          per_turn_commits_ratio=(turns / elapsed) / (turns / per_turn),
+                          rules_only_turns=rules_turns, rules_only_turns_per_s=rules_turns / rules_seconds,
+                          rules_only_ratio=(turns / elapsed) / (rules_turns / rules_seconds))
+
+
+async def _rules_only(game: Game, config: BaseModel, games: int, agent_factory: AgentFactory) -> tuple[int, float]:
+    """(turns, seconds) of the games played by the rule engine and the agents alone, as the
+    runner would play them but with nothing recorded."""
+    turns = 0
+    started = time.perf_counter()
+    for seed in range(games):
+        start = game.setup(config, seed)
+        agents = {player: agent_factory(spec, seed) for player, spec in start.players.items()}
+        while (observation := game.next_turn(start.state)) is not None:
+            response = await agents[observation.player].act(observation)
+            game.apply(start.state, observation.player, Reply(text=response.text))
+            turns += 1
+    return turns, time.perf_counter() - started
 
 
 def _per_turn(rows: list[tuple]) -> list[list[tuple]]:
