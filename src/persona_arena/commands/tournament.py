@@ -188,9 +188,10 @@ async def _tournament(tournament, file: Path, concurrency: int, db: str | None, 
         links = RunLinks(url, live.credentials, client_prefix=f"arena-run-{os.getpid()}")
         await connect(links.start(), url, live.credentials_path)
         try:
+            # A reverse-turing game is almost all private channels: the god view shows it.
             console.print(f"live ({'embedded broker' if embedded else 'broker'} {url}): "
-                          f"arena watch --broker {url} --credentials {live.credentials_path}",
-                          highlight=False, soft_wrap=True)
+                          f"arena watch --broker {url} --credentials {live.credentials_path} "
+                          "(public events; --god: every event)", highlight=False, soft_wrap=True)
             return await _play(tournament, file, concurrency, db, out, workers=workers, cache_path=cache_path,
                                links=links, live=live)
         finally:
