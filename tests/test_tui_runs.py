@@ -166,6 +166,15 @@ async def test_sqlite_catalog_reads_what_the_store_reads(tmp_path):
     assert sqlite_catalog("postgresql://u@h/db") is None and sqlite_catalog("sqlite:///:memory:") is None
 
 
+async def test_a_database_that_does_not_exist_yet_opens_empty_through_the_store(tmp_path):
+    app = ArenaApp.runs(f"sqlite:///{tmp_path / 'new.db'}")
+    async with app.run_test(size=(80, 24)):
+        await app.first_paint.wait()
+        assert app.screen.query_one("#runs").row_count == 0 and app.screen.query_one("#games").row_count == 0
+        assert isinstance(app.screen.catalog, StoreCatalog)
+    assert (tmp_path / "new.db").is_file()  # created with its tables, as every command does
+
+
 def test_runs_screen_paints_before_sqlalchemy_is_imported(tmp_path):
     db = asyncio.run(build_db(tmp_path / "arena.db"))
     script = f"""
