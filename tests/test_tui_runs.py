@@ -177,15 +177,22 @@ async def test_a_database_that_does_not_exist_yet_opens_empty_through_the_store(
 
 def test_runs_screen_paints_before_sqlalchemy_is_imported(tmp_path):
     db = asyncio.run(build_db(tmp_path / "arena.db"))
+    # Looked at when the screen has been drawn: right after, it starts importing SQLAlchemy.
     script = f"""
 import asyncio, sys
 from persona_arena.tui.app import ArenaApp
+from persona_arena.tui.screens.runs import RunsScreen
+
+drawn = RunsScreen._drawn
+def look_then_go_on(screen):
+    print("at first paint:", sorted(m for m in ("sqlalchemy", "sqlmodel", "scipy") if m in sys.modules))
+    drawn(screen)
+RunsScreen._drawn = look_then_go_on
 
 async def main():
     app = ArenaApp.runs({db!r})
     async with app.run_test(size=(80, 24)):
         await app.first_paint.wait()
-        print("at first paint:", sorted(m for m in ("sqlalchemy", "sqlmodel", "scipy") if m in sys.modules))
         await app.store()  # opened after the paint, for replays
         print("then:", "sqlalchemy" in sys.modules)
 
