@@ -13,7 +13,6 @@ import sqlite3
 import tempfile
 import time
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from persona_arena.bench.figures import Figure

@@ -13,7 +13,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from persona_arena.commands.support import DEFAULT_OUT, DbOption, OutOption, console, err_console, fail, parse_spec
+from persona_arena.commands.support import (
+    DEFAULT_OUT, DbOption, OutOption, broker_credentials, console, err_console, fail, parse_spec,
+)
 
 agent_app = typer.Typer(no_args_is_help=True, help="Remote agent workers (MQTT).")
 
@@ -78,7 +80,7 @@ def serve(
         fail(f"--port {port}: not a port number")
     if agent_wait < 0:
         fail("--agent-wait must not be negative")
-    creds_path = credentials or out / "mqtt" / "credentials.json"
+    creds_path = credentials or broker_credentials(out)
     try:
         creds = Credentials.load_or_create(creds_path, list(agent or []))
     except (CredentialsError, ValueError) as err:

@@ -18,6 +18,12 @@ OutOption = Annotated[Path, typer.Option("--out", help="folder where JSONL trans
 DEFAULT_OUT = Path("transcripts")
 
 
+def broker_credentials(out: Path) -> Path:
+    """Where `arena serve` and `arena tournament run` keep the broker identities by default
+    (and where `arena watch` looks for them)."""
+    return out / "mqtt" / "credentials.json"
+
+
 def fail(message: str) -> NoReturn:
     """Bad input: a clear message on stderr and exit status 2."""
     err_console.print(f"[bold red]error:[/] {message}")

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from persona_arena.commands.support import DEFAULT_OUT, DbOption, OutOption, console, err_console, fail
+from persona_arena.commands.support import (
+    DEFAULT_OUT, DbOption, OutOption, broker_credentials, console, err_console, fail,
+)
 
 if TYPE_CHECKING:
     from persona_arena.server.broker import Credentials
@@ -130,7 +132,7 @@ def run_tournament(file: Path, *, concurrency: int | None, db: str | None, out: 
             check_spec(spec)
         except SpecError as err:
             fail(f"{where}: {err}")
-    live = None if no_broker else _live_setup(broker, broker_port, credentials or out / "mqtt" / "credentials.json",
+    live = None if no_broker else _live_setup(broker, broker_port, credentials or broker_credentials(out),
                                               agent_wait, remote)
     cache_path = out / "llm-cache.sqlite" if cache else None
     if cache_path is not None:

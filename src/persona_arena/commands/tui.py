@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from persona_arena.commands.support import DEFAULT_OUT, DbOption, fail
+from persona_arena.commands.support import DEFAULT_OUT, DbOption, broker_credentials, fail
 
 
 def register(app: typer.Typer) -> None:
@@ -119,7 +119,7 @@ def watch_login(credentials: str | None, *, god: bool):  # -> Login | None
     from persona_arena.server.broker import CredentialsError, login_from_option
     from persona_arena.server.protocol import ADMIN_USER, SPECTATOR_USER
 
-    default = DEFAULT_OUT / "mqtt" / "credentials.json"
+    default = broker_credentials(DEFAULT_OUT)
     if credentials is None and default.is_file():
         credentials = str(default)
     if credentials is None:

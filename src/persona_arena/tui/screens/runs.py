@@ -96,8 +96,8 @@ class RunsScreen(Screen[None]):
         self.loaded = asyncio.Event()   # set once the first screen is drawn with its data
         self.leaderboard_ready = asyncio.Event()
         self._fill_generation = 0
-        self._board_run: str | None = None
-        self.board: RenderableType | None = None  # the leaderboard shown  # the run whose leaderboard is shown or being computed
+        self._board_run: str | None = None  # the run whose leaderboard is shown or being computed
+        self.board: RenderableType | None = None  # the leaderboard shown
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter: game:… agent:… outcome:… words", id="filter")
