@@ -62,3 +62,17 @@ def test_key_ignores_how_a_call_is_made_but_not_what_it_asks():
     assert ResponseCache.key(base) == ResponseCache.key({**base, "timeout": 60, "num_retries": 0})
     assert ResponseCache.key(base) != ResponseCache.key({**base, "seed": 2})
     assert ResponseCache.key(base) != ResponseCache.key({**base, "temperature": 0.3})
+
+
+def test_log_likelihoods_are_kept_by_content(tmp_path):
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    key = cache.content_key({"model": "m", "messages": [{"role": "user", "content": "hi"}], "reply": "hello"})
+    assert key == cache.content_key({"reply": "hello", "messages": [{"role": "user", "content": "hi"}],
+                                     "model": "m"})  # the order of the fields does not matter
+    assert key != cache.content_key({"model": "m", "messages": [{"role": "user", "content": "hi"}],
+                                     "reply": "hello!"})
+    assert cache.get_logprobs(key) is None
+    values = [-0.1, -2.5e-7, -13.000000000000002]
+    cache.put_logprobs(key, values)
+    cache.close()
+    assert ResponseCache(tmp_path / "cache.sqlite").get_logprobs(key) == values  # exactly, after reopening

@@ -3,6 +3,7 @@ oracle and every variant. Slow: minutes on 2 cores; runs in CI."""
 
 import json
 import math
+import sqlite3
 import subprocess
 import sys
 
@@ -57,6 +58,21 @@ def test_oracle_log_likelihoods_match_a_full_logits_reference():
     assert ours == pytest.approx(expected, abs=2e-3)
 
 
+def test_oracle_log_likelihoods_come_from_the_cache_the_second_time(tmp_path, monkeypatch):
+    from persona_arena.agents.cache import ResponseCache, use_cache
+    from persona_arena.scoring import likelihood_oracle
+
+    use_cache(ResponseCache(tmp_path / "llm-cache.sqlite"))
+    try:
+        first = token_logprobs("gemma-3-270m", MESSAGES, "By the sea.")
+        monkeypatch.setattr(likelihood_oracle, "_token_logprobs", None)  # the model is not asked again
+        assert token_logprobs("gemma-3-270m", MESSAGES, "By the sea.") == first
+        with pytest.raises(TypeError):  # another reply is not in the cache
+            token_logprobs("gemma-3-270m", MESSAGES, "By the river.")
+    finally:
+        use_cache(None)
+
+
 def test_a_fluent_reply_is_more_likely_than_its_words_shuffled():
     for model in ("gemma-3-270m", "qwen2.5-0.5b"):
         fluent = token_logprobs(model, MESSAGES, "I live in Paris, near the river.")
@@ -102,7 +118,13 @@ def test_report_oracle_flag_on_the_command_line(tmp_path):
     report = json.loads(arena("report", "cli-oracle", "--json", "--oracle").stdout)
     assert report["oracle"]["scored_games"] == 1
     assert "gemma-3-270m" in report["oracle"]["by_judge"]
-    assert "likelihood oracle" in arena("report", "cli-oracle", "--oracle").stdout
+    # the log-likelihoods are kept in transcripts/llm-cache.sqlite: the next report reads them back
+    with sqlite3.connect(tmp_path / "transcripts" / "llm-cache.sqlite") as cache:
+        (cached,) = cache.execute("SELECT COUNT(*) FROM logprobs").fetchone()
+    assert cached >= 1
+    again = json.loads(arena("report", "cli-oracle", "--json", "--oracle").stdout)
+    assert again["oracle"] == report["oracle"]
+    assert "likelihood oracle" in arena("report", "cli-oracle", "--oracle", "--no-cache").stdout
 
 
 async def test_every_variant_runs_with_local_agents(store):

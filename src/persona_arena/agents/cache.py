@@ -4,6 +4,10 @@ The key is a hash of everything that decides a reply: model, messages, settings,
 reply format and the per-turn seed (plus `ARENA_CACHE_EPOCH`, to draw fresh samples on purpose).
 A hit returns the reply and usage exactly as first recorded, so a rerun costs nothing and its
 event log is identical apart from timestamps. Tournaments turn it on (`--no-cache` turns it off).
+
+The same file keeps the likelihood oracle's token log-probabilities (`scoring/likelihood_oracle.py`),
+keyed the same way by whatever decides them: seconds of a local model's time per reply, the
+same on every rerun of a report.
 """
 
 from __future__ import annotations
@@ -29,13 +33,14 @@ class ResponseCache:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, text TEXT NOT NULL, "
                          "usage TEXT NOT NULL)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS logprobs (key TEXT PRIMARY KEY, logprobs TEXT NOT NULL)")
         self.hits = self.misses = 0
 
     @staticmethod
     def key(params: dict[str, Any]) -> str:
         content = {k: v for k, v in params.items() if k not in _NOT_CONTENT}
         content["epoch"] = os.environ.get("ARENA_CACHE_EPOCH", "")
-        return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
+        return ResponseCache.content_key(content)
 
     def get(self, key: str) -> tuple[str, dict[str, Any]] | None:
         with self._lock:
@@ -49,6 +54,24 @@ class ResponseCache:
     def put(self, key: str, text: str, usage: dict[str, Any]) -> None:
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO replies VALUES (?, ?, ?)", (key, text, json.dumps(usage)))
+
+    @staticmethod
+    def content_key(content: dict[str, Any]) -> str:
+        """A key for results that are a function of `content` alone (no sampling, no epoch)."""
+        return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
+
+    def get_logprobs(self, key: str) -> list[float] | None:
+        with self._lock:
+            row = self._db.execute("SELECT logprobs FROM logprobs WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        return json.loads(row[0])
+
+    def put_logprobs(self, key: str, logprobs: list[float]) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO logprobs VALUES (?, ?)", (key, json.dumps(logprobs)))
 
     def close(self) -> None:
         with self._lock:

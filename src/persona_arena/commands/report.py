@@ -10,7 +10,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from persona_arena.commands.support import DbOption, console, err_console, fail, parse_spec
+from persona_arena.commands.support import (
+    DEFAULT_OUT, DbOption, OutOption, console, err_console, fail, llm_cache, parse_spec,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -30,12 +32,20 @@ def report(
                                       "scratchpad with this agent spec (an LLM judge; cached)")] = None,
     html: Annotated[Path | None, typer.Option("--html", help="also write a self-contained HTML report with plots")] = None,
     png: Annotated[Path | None, typer.Option("--png", help="also write the plots as PNG files into this folder")] = None,
+    cache: Annotated[bool, typer.Option("--cache/--no-cache", help="--oracle's log-likelihoods and the "
+                                        "inconsistency judge's replies: reuse recorded ones (OUT/llm-cache.sqlite)")]
+    = True,
     db: DbOption = None,
+    out: OutOption = DEFAULT_OUT,
 ) -> None:
     """Results of a run. Reverse-turing: accuracy with Wilson CIs, confusion, probabilities;
     negotiation: deals, scores, Pareto distance, per persona and per condition (paired); both:
     ratings and usage."""
     judge = parse_spec(inconsistency_judge) if inconsistency_judge else None
+    if cache and (oracle or judge is not None):
+        from persona_arena.agents.cache import ResponseCache, use_cache
+
+        use_cache(ResponseCache(llm_cache(out)))
     asyncio.run(show_report(run, db, as_json, html=html, png=png, oracle=oracle, inconsistency_judge=judge,
                             tags_backend=tags))
 

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich import box
 from rich.table import Table
 
-from persona_arena.commands.support import DEFAULT_OUT, DbOption, console, err_console, fail
+from persona_arena.commands.support import DEFAULT_OUT, DbOption, console, err_console, fail, llm_cache
 from persona_arena.core.specs import SpecError
 
 
@@ -70,7 +70,7 @@ def score(
     if cache and (backend != "rules" or compare_with not in (None, "rules")):
         from persona_arena.agents.cache import ResponseCache, use_cache
 
-        use_cache(ResponseCache(out / "llm-cache.sqlite"))
+        use_cache(ResponseCache(llm_cache(out)))
     try:
         if run is not None:
             asyncio.run(_score_run(run, tagger, db))

@@ -18,6 +18,11 @@ OutOption = Annotated[Path, typer.Option("--out", help="folder where JSONL trans
 DEFAULT_OUT = Path("transcripts")
 
 
+def llm_cache(out: Path) -> Path:
+    """The response cache of LLM replies and oracle log-likelihoods (`agents/cache.py`)."""
+    return out / "llm-cache.sqlite"
+
+
 def broker_credentials(out: Path) -> Path:
     """Where `arena serve` and `arena tournament run` keep the broker identities by default
     (and where `arena watch` looks for them)."""

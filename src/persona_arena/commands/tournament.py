@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from persona_arena.commands.support import (
-    DEFAULT_OUT, DbOption, OutOption, broker_credentials, console, err_console, fail,
+    DEFAULT_OUT, DbOption, OutOption, broker_credentials, console, err_console, fail, llm_cache,
 )
 
 if TYPE_CHECKING:
@@ -134,7 +134,7 @@ def run_tournament(file: Path, *, concurrency: int | None, db: str | None, out: 
             fail(f"{where}: {err}")
     live = None if no_broker else _live_setup(broker, broker_port, credentials or broker_credentials(out),
                                               agent_wait, remote)
-    cache_path = out / "llm-cache.sqlite" if cache else None
+    cache_path = llm_cache(out) if cache else None
     if cache_path is not None:
         from persona_arena.agents.cache import ResponseCache, use_cache
 

@@ -32,6 +32,9 @@ from persona_arena.games.reverse_turing.prompts import NO_REPLY
 
 LOGIT_CHUNK = 32  # tokens decoded per batch with every logit kept: 32 × vocabulary floats at once
 CONTEXT_MARGIN = 8
+# Part of the cache key: what decides the numbers besides the model and the text (the batch
+# shape changes the last digits: llama.cpp's quantized kernels round differently).
+ORACLE_METHOD = f"token-logprobs@1/chunk={LOGIT_CHUNK}/margin={CONTEXT_MARGIN}"
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,34 @@ class ScoredReply:
 
 def token_logprobs(model_name: str, messages: list[dict[str, str]], reply: str) -> list[float]:
     """log p(token | everything before it) for each token of `reply`, which follows the chat
-    `messages` as the assistant's turn, under the local model `model_name`."""
+    `messages` as the assistant's turn, under the local model `model_name`. From the active
+    response cache when it has them (a hit does not even load the model)."""
+    from persona_arena.agents.cache import active_cache
+
+    cache = active_cache()
+    key = cache.content_key({"oracle": ORACLE_METHOD, "model": _model_identity(model_name),
+                             "messages": messages, "reply": reply}) if cache is not None else ""
+    if cache is not None and (cached := cache.get_logprobs(key)) is not None:
+        return cached
+    logprobs = _token_logprobs(model_name, messages, reply)
+    if cache is not None:
+        cache.put_logprobs(key, logprobs)
+    return logprobs
+
+
+def _model_identity(model_name: str) -> str:
+    """What the weights are: a shipped model's pinned checksum, else the file's path, size and time."""
+    from persona_arena.agents.local.models import chunk_paths, resolve
+
+    model = resolve(model_name)
+    if model.sha256 is not None:
+        return model.sha256
+    path = chunk_paths(model)[0]
+    stat = path.stat()
+    return f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def _token_logprobs(model_name: str, messages: list[dict[str, str]], reply: str) -> list[float]:
     from persona_arena.agents.local.runtime import RUNTIME, transcript_prompt
 
     loaded = RUNTIME._get(model_name)  # the runtime's shared instance (loaded once per process)
