@@ -52,12 +52,13 @@ def token_logprobs(model_name: str, messages: list[dict[str, str]], reply: str) 
     from persona_arena.agents.cache import active_cache
 
     cache = active_cache()
+    if cache is None:
+        return _token_logprobs(model_name, messages, reply)
     key = cache.content_key({"oracle": ORACLE_METHOD, "model": _model_identity(model_name),
-                             "messages": messages, "reply": reply}) if cache is not None else ""
-    if cache is not None and (cached := cache.get_logprobs(key)) is not None:
-        return cached
-    logprobs = _token_logprobs(model_name, messages, reply)
-    if cache is not None:
+                             "messages": messages, "reply": reply})
+    logprobs = cache.get_logprobs(key)
+    if logprobs is None:
+        logprobs = _token_logprobs(model_name, messages, reply)
         cache.put_logprobs(key, logprobs)
     return logprobs
 
