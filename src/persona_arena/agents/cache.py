@@ -42,14 +42,19 @@ class ResponseCache:
         content["epoch"] = os.environ.get("ARENA_CACHE_EPOCH", "")
         return ResponseCache.content_key(content)
 
-    def get(self, key: str) -> tuple[str, dict[str, Any]] | None:
+    def _lookup(self, query: str, key: str) -> tuple[Any, ...] | None:
+        """The row `query` finds for `key`, counted as a hit or a miss."""
         with self._lock:
-            row = self._db.execute("SELECT text, usage FROM replies WHERE key = ?", (key,)).fetchone()
+            row = self._db.execute(query, (key,)).fetchone()
         if row is None:
             self.misses += 1
-            return None
-        self.hits += 1
-        return row[0], json.loads(row[1])
+        else:
+            self.hits += 1
+        return row
+
+    def get(self, key: str) -> tuple[str, dict[str, Any]] | None:
+        row = self._lookup("SELECT text, usage FROM replies WHERE key = ?", key)
+        return None if row is None else (row[0], json.loads(row[1]))
 
     def put(self, key: str, text: str, usage: dict[str, Any]) -> None:
         with self._lock:
@@ -61,13 +66,8 @@ class ResponseCache:
         return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
 
     def get_logprobs(self, key: str) -> list[float] | None:
-        with self._lock:
-            row = self._db.execute("SELECT logprobs FROM logprobs WHERE key = ?", (key,)).fetchone()
-        if row is None:
-            self.misses += 1
-            return None
-        self.hits += 1
-        return json.loads(row[0])
+        row = self._lookup("SELECT logprobs FROM logprobs WHERE key = ?", key)
+        return None if row is None else json.loads(row[0])
 
     def put_logprobs(self, key: str, logprobs: list[float]) -> None:
         with self._lock:
