@@ -76,6 +76,9 @@ async def test_events_outcomes_and_identities(store, tmp_path):
     outcome = sessions["ext-game_qwen_seed0"].outcome
     assert outcome["result"] == "correct" and outcome["p_twin_by_round"] == [0.6, 0.8]
     assert outcome["guess_kind"] == "exact" and outcome["rounds_used"] == 2
+    # It ends as a played game does: the public end, then the god-only outcome.
+    assert [(e.type, e.visible_to) for e in events[-2:]] == [("game.ended", "public"), ("game.outcome", [])]
+    assert events[-2].payload == {"result": "correct", "rounds_used": 2} and events[-1].payload == outcome
 
     # Percentages are renormalised, with the game's violation.
     seed1 = await store.events("ext-game_qwen_seed1")

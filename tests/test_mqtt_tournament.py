@@ -108,6 +108,8 @@ async def test_embedded_broker_carries_remote_agents_and_spectators(tmp_path, cr
     assert god.seen() == {(e.session_id, e.seq) for e in events}
     assert public.seen() == {(e.session_id, e.seq) for e in events if e.visible_to == PUBLIC}
     assert all(e.visible_to == PUBLIC for e in public.events)
+    # and the public stream says when each game ended
+    assert {e.session_id for e in public.events if e.type == "game.ended"} == {e.session_id for e in events}
     assert {e.type for e in god.events} >= {"game.setup", "agent.reply", "game.outcome"}
 
 

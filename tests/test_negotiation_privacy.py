@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from helpers import play
 from persona_arena.agents.scripted import sample
+from persona_arena.core.events import PUBLIC
 from persona_arena.core.observations import Reply
 from persona_arena.games.negotiation.config import NegotiationConfig
 from persona_arena.games.negotiation.personas import builtin_personas
@@ -91,6 +92,10 @@ def test_no_party_sees_another_partys_secrets(seed, n, issues, draw, personas, o
         seen_a = [o.model_dump_json() for o in base.observations if o.player == player]
         seen_b = [o.model_dump_json() for o in changed.observations if o.player == player]
         assert seen_a == seen_b, player
+    # the public stream (spectators without the god view) too, to its last event, the game's end
+    public_a = [e for e in base.events if e.visible_to == PUBLIC]
+    assert public_a[-1].type == "game.ended" and "scores" not in public_a[-1].payload
+    assert public_a == [e for e in changed.events if e.visible_to == PUBLIC]
     # and no private event is addressed to anyone but its subject
     for e in base.events:
         if e.type in PRIVATE_TYPES:

@@ -256,6 +256,9 @@ def test_the_proposer_opens_and_closes_and_everyone_else_votes():
     assert turns[0] == ("party-2", "negotiate")
     assert ("party-2", "closing-proposal") in turns and ("party-1", "closing-vote") in turns
     assert played.outcome["deal"] and played.outcome["final_options"] == offer
+    assert [(e.type, e.visible_to) for e in played.events[-2:]] == [("game.ended", "public"), ("game.outcome", [])]
+    assert played.events[-2].payload == {"deal": True, "final_options": offer,
+                                         "rounds_played": played.outcome["rounds_played"]}
 
 
 def test_the_proposer_must_open_with_a_proposal():

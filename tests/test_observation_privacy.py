@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers import play
+from persona_arena.core.events import PUBLIC
 from persona_arena.core.observations import Reply
 from persona_arena.core.specs import AgentSpec
 from persona_arena.games.reverse_turing.config import DEFAULT_CENSOR_TERMS, ReverseTuringConfig
@@ -79,3 +80,9 @@ def test_observations_reveal_no_identity(seed, n, rounds, draw_seed, junk):
     config_b = make_config(OTHER_POOL, "cohere/command-r-plus", n, rounds, twin="scripted;seed=1")
     played_b = play(config_b, seed, behaviour(draw_seed, junk))
     assert [o for o in played_b.observations if o.role == "judge"] == judge_views
+    # The public stream (every player, and spectators without the god view) says when rounds
+    # start and how the game ended, and nothing that depends on who plays which seat.
+    public = [e for e in played.events if e.visible_to == PUBLIC]
+    assert {e.type for e in public} == {"round.started", "game.ended"} and public[-1].type == "game.ended"
+    assert public == [e for e in played_b.events if e.visible_to == PUBLIC]
+    assert not any(name in json.dumps(e.payload) for e in public for name in [*state.nicknames, *specs])

@@ -64,6 +64,10 @@ def test_early_guess_ends_the_game():
     played = play(config(rounds=5), seed=0, reply=reply)
     assert played.outcome["rounds_used"] == 1
     assert played.outcome["guess"] == played.state.nicknames[1]
+    # The game ends publicly (for spectators), then with its god-only outcome.
+    assert [(e.type, e.visible_to, e.payload) for e in played.events[-2:]] == [
+        ("game.ended", "public", {"result": played.outcome["result"], "rounds_used": 1}),
+        ("game.outcome", [], played.outcome)]
 
 
 def test_correct_guess_and_p_twin():

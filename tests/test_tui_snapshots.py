@@ -39,7 +39,7 @@ def test_replay_reverse_turing_as_a_candidate(snap_compare):
 
 def test_replay_negotiation_god_view_at_the_deal(snap_compare):
     app = ArenaApp.replay(JsonlSource(NEGOTIATION))
-    assert snap_compare(app, terminal_size=SIZE, run_before=painted, press=["end", "left", "left", "left"])
+    assert snap_compare(app, terminal_size=SIZE, run_before=painted, press=["end", "left", "left", "left", "left"])
 
 
 def test_replay_negotiation_as_a_party_with_tags(snap_compare):

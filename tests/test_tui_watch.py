@@ -89,12 +89,14 @@ async def test_live_game_appears_updates_and_is_followed(broker):
             await pilot.pause()
             # Followed to the newest event; the list updated too.
             assert replay.cursor == len(replay.projection.entries) - 1
-            assert replay.projection.entries[-1].type == "deal.reached"
+            assert replay.projection.entries[-1].type == "game.ended"
             text = replay.plain_text()
-            assert "deal reached on #3" in text
+            assert "deal reached on #3" in text and "game over after 2 rounds" in text
             assert "SECRET PLAN" not in text and "My table" not in text   # scratchpads are never public
             assert table.get_cell(session, "events") == str(len(public))
-            assert str(table.get_cell(session, "state")) == "live"          # outcome is god-only
+            # The public end of the game is enough to mark it finished; its outcome is god-only.
+            assert str(table.get_cell(session, "state")) == "finished"
+            assert "scores" not in text and "game.outcome" not in {e.type for e in public}
     finally:
         await bus.close()
 

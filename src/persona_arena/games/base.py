@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
-from persona_arena.core.events import EventDraft
+from persona_arena.core.events import PUBLIC, EventDraft
 from persona_arena.core.observations import Observation, Reply
 from persona_arena.core.specs import AgentSpec
 
@@ -32,6 +32,14 @@ class GameState:
     def emit(self, *drafts: EventDraft) -> list[EventDraft]:
         self.events.extend(drafts)
         return list(drafts)
+
+
+def game_over(outcome: dict[str, Any], public: dict[str, Any]) -> list[EventDraft]:
+    """The events that end a game: `game.ended`, public, with what anyone may know of the
+    result (so a spectator of the public stream sees the game end), then `game.outcome`, the
+    whole outcome in the god view only, always the last event of a game."""
+    return [EventDraft(type="game.ended", visible_to=PUBLIC, payload=public),
+            EventDraft(type="game.outcome", visible_to=[], payload=outcome)]
 
 
 @dataclass

@@ -30,6 +30,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from persona_arena.core.events import PUBLIC, Event, EventDraft
 from persona_arena.core.specs import AgentSpec
 from persona_arena.core.validation import field_errors
+from persona_arena.games.base import game_over
+from persona_arena.games.reverse_turing.game import public_result
 from persona_arena.games.reverse_turing.parsing import probabilities_for
 
 FORMAT = "rtt-json"
@@ -263,7 +265,7 @@ def convert(game: RttGame, raw: dict[str, Any], *, file_name: str, sha256: str) 
         "p_twin": verdict["probabilities"][target], "p_twin_by_round": p_twin_by_round,
         "violations": dict(sorted(violations.items())), "guess_kind": kinds[guess] if guess else None,
     }
-    drafts.append(EventDraft(type="game.outcome", visible_to=[], payload=outcome))
+    drafts += game_over(outcome, public_result(outcome))
     start = _utc(m.start_time) or datetime.now(timezone.utc)
     end = max(_utc(m.end_time) or start, start)
     all_specs = [judge, *specs]

@@ -69,7 +69,7 @@ class LiveSource:
         if self._events and event.seq <= self._events[-1].seq:
             return False
         self._events.append(event)
-        if event.type == "game.outcome":
+        if event.type in ("game.ended", "game.outcome"):  # the public stream carries only the first
             self.finished = True
         return True
 

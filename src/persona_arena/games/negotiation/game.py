@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Literal
 from persona_arena.core.events import PUBLIC, EventDraft
 from persona_arena.core.observations import Observation, Reply, merge_turns
 from persona_arena.core.specs import AgentSpec
-from persona_arena.games.base import GameStart, GameState
+from persona_arena.games.base import GameStart, GameState, game_over
 from persona_arena.games.negotiation import prompts
 from persona_arena.games.negotiation.config import NegotiationConfig
 from persona_arena.games.negotiation.deals import AcceptanceRule, gini, pareto_distance
@@ -355,7 +355,8 @@ class Negotiation:
             "debrief": {p: self._score_debrief(state, p, d) for p, d in state.debriefs.items()},
             "violations": dict(sorted(state.violations.items())),
         }
-        return state.emit(EventDraft(type="game.outcome", visible_to=[], payload=state.outcome))
+        return state.emit(*game_over(state.outcome, {
+            "deal": deal is not None, "final_options": deal, "rounds_played": state.round}))
 
     @staticmethod
     def _best_acceptable(state: NegotiationState, player: str) -> int:

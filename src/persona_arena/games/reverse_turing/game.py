@@ -11,7 +11,7 @@ from typing import Any, ClassVar, Literal
 from persona_arena.core.events import PUBLIC, EventDraft
 from persona_arena.core.observations import Message, Observation, Reply, merge_turns
 from persona_arena.core.specs import AgentSpec
-from persona_arena.games.base import GameStart, GameState
+from persona_arena.games.base import GameStart, GameState, game_over
 from persona_arena.games.reverse_turing import prompts
 from persona_arena.games.reverse_turing.censor import censor_for
 from persona_arena.games.reverse_turing.config import NICKNAMES, IdentityKind, ReverseTuringConfig
@@ -204,7 +204,7 @@ class ReverseTuring:
             "violations": dict(sorted(state.violations.items())),
             "guess_kind": state.kinds.get(guess) if guess else None,
         }
-        return state.emit(EventDraft(type="game.outcome", visible_to=[], payload=state.outcome))
+        return state.emit(*game_over(state.outcome, public_result(state.outcome)))
 
     def _apply_introduction(self, state: ReverseTuringState, reply: Reply) -> list[EventDraft]:
         """informed_candidates: the judge's free-text self-introduction, shown to every
@@ -332,6 +332,12 @@ class ReverseTuring:
             turn_number=state.turns[player], instructions=instructions,
             messages=messages, reply_schema=None, max_reply_chars=state.config.max_reply_chars,
         )
+
+
+def public_result(outcome: dict[str, Any]) -> dict[str, Any]:
+    """What anyone may know once a game is over: whether the judge found its twin, and when.
+    Labels and agents stay in the god view (the chats that would give them meaning are private)."""
+    return {"result": outcome["result"], "rounds_used": outcome["rounds_used"]}
 
 
 def candidate_view(config: ReverseTuringConfig, nickname: str, player: str,

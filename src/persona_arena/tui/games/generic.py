@@ -23,6 +23,10 @@ def bar(p: float, width: int = 12) -> str:
     return ("█" * full + ("▏▎▍▌▋▊▉"[part - 1] if part else "")).ljust(width, "·")
 
 
+def rounds_text(n: object) -> str:
+    return f"{n} round" if n == 1 else f"{n} rounds"
+
+
 def payload_preview(payload: dict[str, Any]) -> str:
     text = json.dumps(payload, ensure_ascii=False, default=str)
     return text if len(text) <= PAYLOAD_PREVIEW_CHARS else text[:PAYLOAD_PREVIEW_CHARS] + "…"

@@ -10,7 +10,7 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from persona_arena.core.events import Event
-from persona_arena.tui.games.generic import common_describe, fallback_describe
+from persona_arena.tui.games.generic import common_describe, fallback_describe, rounds_text
 from persona_arena.tui.projection import Described, EntryKind, Known, PanelEvents
 
 
@@ -35,7 +35,7 @@ def own_score(brief: dict[str, Any], options: dict[str, Any]) -> int | None:
 class NegotiationView:
     game = "negotiation"
     panel_types = frozenset({"game.setup", "game.started", "party.brief", "proposal.made", "proposal.scored",
-                             "proposal.response", "deal.reached", "game.outcome"})
+                             "proposal.response", "deal.reached", "game.ended", "game.outcome"})
 
     def learn(self, event: Event, known: Known) -> None:
         p = event.payload
@@ -107,6 +107,10 @@ class NegotiationView:
             return Described(EntryKind.SECRET, "server",
                              text=f"deal: {'yes' if p.get('deal') else 'no'}; scores: {scores or 'none'}",
                              note="outcome")
+        if event.type == "game.ended":
+            text = _options_text(p.get("final_options") or {}, scenario) if p.get("deal") else "no deal"
+            return Described(EntryKind.SYSTEM, "server", text=text,
+                             note=f"game over after {rounds_text(p.get('rounds_played'))}")
         return common_describe(event, known) or fallback_describe(event, known)
 
     def panel(self, events: PanelEvents, known: Known) -> RenderableType:
@@ -153,9 +157,9 @@ class NegotiationView:
                 if party.get("hidden_goal"):
                     roster.append(f"  hidden goal: {party['hidden_goal']}\n", style="magenta")
             parts.append(roster)
-        outcome = events.last("game.outcome")
-        if outcome is not None:
-            parts.append(Text(f"deal: {'yes' if outcome.payload.get('deal') else 'no'}\n", style="bold"))
+        ended = events.last("game.outcome") or events.last("game.ended")
+        if ended is not None:
+            parts.append(Text(f"deal: {'yes' if ended.payload.get('deal') else 'no'}\n", style="bold"))
         return Group(*parts)
 
     def players(self, setup: dict[str, Any]) -> list[str]:

@@ -10,7 +10,7 @@ from rich.text import Text
 
 from persona_arena.core.events import Event
 from persona_arena.scoring.summary import agent_label
-from persona_arena.tui.games.generic import bar, common_describe, fallback_describe
+from persona_arena.tui.games.generic import bar, common_describe, fallback_describe, rounds_text
 from persona_arena.tui.projection import GOD, Described, EntryKind, Known, PanelEvents
 
 JUDGE = "judge"
@@ -18,7 +18,7 @@ JUDGE = "judge"
 
 class ReverseTuringView:
     game = "reverse-turing"
-    panel_types = frozenset({"game.setup", "game.started", "judge.verdict", "game.outcome"})
+    panel_types = frozenset({"game.setup", "game.started", "judge.verdict", "game.ended", "game.outcome"})
 
     def learn(self, event: Event, known: Known) -> None:
         p = event.payload
@@ -66,8 +66,11 @@ class ReverseTuringView:
             guess = p.get("guess") or "no guess"
             return Described(EntryKind.SECRET, "server",
                              text=f"{p.get('result')}: guessed {guess}; the twin was {p.get('twin')} "
-                                  f"({p.get('twin_player')}); {p.get('rounds_used')} rounds",
+                                  f"({p.get('twin_player')}); {rounds_text(p.get('rounds_used'))}",
                              note="outcome")
+        if event.type == "game.ended":
+            return Described(EntryKind.SYSTEM, "server", text=f"{p.get('result')} after {rounds_text(p.get('rounds_used'))}",
+                             note="game over")
         return common_describe(event, known) or fallback_describe(event, known)
 
     def panel(self, events: PanelEvents, known: Known) -> RenderableType:
@@ -110,9 +113,10 @@ class ReverseTuringView:
                 history = [v.payload.get("probabilities", {}).get(twin, 0.0) for v in verdicts]
                 parts.append(Text("p(twin) by round: " + " ".join(f"{x:.2f}" for x in history) + "\n",
                                   style="magenta"))
-        outcome = events.last("game.outcome")
-        if outcome is not None:
-            parts.append(Text(f"result: {outcome.payload.get('result')}\n", style="bold"))
+        # The public end says as much as this line needs (a spectator of the public stream has no outcome).
+        ended = events.last("game.outcome") or events.last("game.ended")
+        if ended is not None:
+            parts.append(Text(f"result: {ended.payload.get('result')}\n", style="bold"))
         return Group(*parts)
 
     def players(self, setup: dict[str, Any]) -> list[str]:
