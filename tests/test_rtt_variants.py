@@ -313,3 +313,36 @@ judge = false
     assert cfg.n_candidates == 4  # the twin, 2 foils from the balanced plan, the partial twin
     assert cfg.group_chat and cfg.adversarial_hiding and cfg.equalize_latency == 0.5
     assert cfg.partial_twins[0].spec_for(cfg.judge).system_prompt == "You are Bob."
+
+
+def test_report_tells_the_twin_from_a_foil_with_its_spec_and_keeps_settings_apart():
+    """An exact copy of the judge beside its twin: picking the copy is a miss and must not look
+    like a hit in the confusion matrix; a partial twin (the judge's model with another system
+    prompt) must not be merged with the model's plain name."""
+    from persona_arena.core.events import Event
+    from persona_arena.scoring.report import SessionInfo, build_report
+
+    game_config = ReverseTuringConfig(judge=QWEN, foils=[GEMMA], rounds=1,
+                                      partial_twins=[{"kind": "weights", "system_prompt": "You are Bob."},
+                                                     {"kind": "exact"}])
+    sessions = []
+    for target in ("exact", "twin"):
+        roster = ReverseTuring().setup(game_config, 2).events[0].payload["candidates"]
+        pick = next(c["nickname"] for c in roster if (c["is_twin"] if target == "twin"
+                                                       else c["kind"] == "exact" and not c["is_twin"]))
+
+        def reply(obs, pick=pick):
+            if obs.role == "judge" and obs.turn == "verdict":
+                names = obs.reply_schema["properties"]["probabilities"]["required"]
+                return Reply(text=json.dumps({"rationale": "", "probabilities": {n: 1 / len(names) for n in names},
+                                              "guess": pick}))
+            return judge_and_candidates(obs)
+        played = play(game_config, 2, reply)
+        events = [Event.stamp(d, run_id="r", session_id=target, seq=i) for i, d in enumerate(played.events)]
+        sessions.append(SessionInfo(id=target, status="finished", job_key=None, events=events))
+    report = build_report("r", {}, sessions)
+    judge = QWEN.canonical().removeprefix("local/")
+    assert [s["result"] for s in report["sessions"]] == ["wrong", "correct"]
+    assert report["confusion"] == {judge: {judge: 1, f"{judge} (twin)": 1}}
+    columns = set(report["probability_matrix"][judge])
+    assert columns == {judge, f"{judge} (twin)", "qwen2.5-0.5b;system_prompt=You are Bob.", "gemma-3-270m"}

@@ -15,7 +15,7 @@ from typing import Any
 from scipy.stats import binomtest, wilcoxon
 
 from persona_arena.scoring.report import REPORT_SCHEMA, USAGE_KEYS, SessionInfo, usage_of
-from persona_arena.scoring.summary import agent_label
+from persona_arena.scoring.summary import agent_names
 
 
 def _mean(values: list[float]) -> float | None:
@@ -26,8 +26,12 @@ def _rate(hits: int, n: int) -> float | None:
     return hits / n if n else None
 
 
+def _setup(info: SessionInfo) -> dict[str, Any]:
+    return next(e.payload for e in info.events if e.type == "game.setup")
+
+
 def game_row(info: SessionInfo, agent_id) -> dict[str, Any]:
-    setup = next(e.payload for e in info.events if e.type == "game.setup")
+    setup = _setup(info)
     o = next(e.payload for e in info.events if e.type == "game.outcome")
     messages = Counter(e.actor for e in info.events if e.type == "party.message")
     parties = []
@@ -161,13 +165,11 @@ def ratings(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def build_negotiation_report(run_id: str, meta: dict[str, Any], sessions: list[SessionInfo]) -> dict[str, Any]:
-    agent_ids = {spec: agent_id for agent_id, spec in (meta.get("agents") or {}).items()}
-
-    def agent_id(spec: str) -> str:
-        return agent_ids.get(spec, agent_label(spec))
-
     status = Counter(s.status for s in sessions)
-    rows = [game_row(s, agent_id) for s in sessions if s.status == "finished" and s.events]
+    finished = [s for s in sessions if s.status == "finished" and s.events]
+    names = agent_names(meta.get("agents") or {},
+                        (p["agent"] for s in finished for p in _setup(s)["parties"]))
+    rows = [game_row(s, names.__getitem__) for s in finished]
     by_agent: dict[str, list] = defaultdict(list)
     by_persona: dict[str, list] = defaultdict(list)
     by_condition: dict[str, list] = defaultdict(list)

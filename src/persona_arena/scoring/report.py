@@ -11,7 +11,7 @@ from typing import Any
 
 
 from persona_arena.core.events import Event
-from persona_arena.scoring.summary import GameSummary, agent_label, summarise
+from persona_arena.scoring.summary import GameSummary, agent_names, summarise
 
 REPORT_SCHEMA = "persona-arena/report@1"
 USAGE_KEYS = ("prompt_tokens", "completion_tokens", "cost_usd")
@@ -48,20 +48,25 @@ def wilson(correct: int, n: int, chance: float) -> dict[str, Any]:
             "chance": chance, "p_value": float(test.pvalue)}
 
 
+def twin_column(agent: str) -> str:
+    """The twin's column in the confusion and probability matrices."""
+    return f"{agent} (twin)"
+
+
 def build_report(run_id: str, meta: dict[str, Any], sessions: list[SessionInfo],
                  oracle: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """`oracle`: the likelihood oracle's results by session id (scoring.likelihood_oracle);
     without it the report's `oracle` is null."""
     from persona_arena.scoring.rtt_analysis import GameFacts, identity_kind_of, oracle_comparison, statistics
 
-    agent_ids = {spec: agent_id for agent_id, spec in (meta.get("agents") or {}).items()}
-
-    def agent_id(spec: str | None) -> str | None:
-        return None if spec is None else agent_ids.get(spec, agent_label(spec))
-
     status = Counter(s.status for s in sessions)
     finished = [s for s in sessions if s.status == "finished" and s.events]
     games: list[tuple[SessionInfo, GameSummary]] = [(s, summarise(s.events)) for s in finished]
+    names = agent_names(meta.get("agents") or {},
+                        (spec for _, g in games for spec in (g.judge, *(c["agent"] for c in g.candidates))))
+
+    def agent_id(spec: str | None) -> str | None:
+        return None if spec is None else names[spec]
 
     rows = []
     by_judge: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -88,11 +93,14 @@ def build_report(run_id: str, meta: dict[str, Any], sessions: list[SessionInfo],
         }
         rows.append(row)
         by_judge[row["judge"]].append(row)
-        confusion[row["judge"]][row["picked"] or "no-guess"] += 1
+        # The twin's column is marked: a foil may have the twin's name (an exact copy of the
+        # judge beside a partial twin), and picking it is a miss.
+        confusion[row["judge"]][twin_column(row["picked"]) if row["picked_kind"] == "twin"
+                                else row["picked"] or "no-guess"] += 1
         final = next((e.payload for e in reversed(info.events) if e.type == "judge.verdict"), None)
         if final:
             for c in g.candidates:
-                column = agent_id(c["agent"]) + (" (twin)" if c["is_twin"] else "")
+                column = twin_column(agent_id(c["agent"])) if c["is_twin"] else agent_id(c["agent"])
                 prob_sums[row["judge"]][column].append(final["probabilities"][c["nickname"]])
         facts.append(GameFacts(
             session_id=info.id, judge=row["judge"], nicknames=nicknames, twin=twin["nickname"], guess=guess,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +31,26 @@ class GameSummary:
 def agent_label(canonical_spec: str) -> str:
     """A short display name: the model without its `local/` prefix, settings dropped."""
     return canonical_spec.split(";")[0].removeprefix("local/")
+
+
+def agent_names(named: dict[str, str], specs: Iterable[str]) -> dict[str, str]:
+    """The names a report gives a run's agent specs (canonical): a tournament's own agent id
+    (`named`: id -> spec) where it has one; otherwise the short label, unless another spec of
+    the run would get the same name (two settings of one model, a partial twin beside its
+    plain model): then the spec whole, so no two agents are ever counted as one."""
+    names = {spec: agent_id for agent_id, spec in named.items()}
+    unnamed = [spec for spec in dict.fromkeys(specs) if spec not in names]
+    labels = Counter(agent_label(spec) for spec in unnamed)
+    taken = set(names.values())
+    for spec in unnamed:
+        label = agent_label(spec)
+        name = label if labels[label] == 1 and label not in taken else spec.removeprefix("local/")
+        base, n = name, 2
+        while name in taken:  # a named id that is also another spec's whole text
+            name, n = f"{base} #{n}", n + 1
+        names[spec] = name
+        taken.add(name)
+    return names
 
 
 def summarise(events: list[Event]) -> GameSummary:
