@@ -238,8 +238,10 @@ class ThirdParty:
     It (re)subscribes to `follow` on every connect and reconnects on its own."""
 
     def __init__(self, url: BrokerUrl, username: str | None, password: str | None,
-                 follow: tuple[str, ...] = ()) -> None:
+                 follow: tuple[str, ...] = (), *, client_id: str | None = None, clean_session: bool = True,
+                 reconnect: bool = True) -> None:
         self.follow = follow
+        self.connects = 0  # accepted connections
         self.messages: list[tuple[str, bytes]] = []
         self.granted: dict[int, list[int]] = {}
         self.connack: int | None = None
@@ -247,8 +249,8 @@ class ThirdParty:
         self._follow_mids: set[int] = set()
         self.answered = threading.Event()
         self._lock = threading.Lock()
-        self.client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=f"third-{uuid.uuid4().hex[:8]}",
-                                  protocol=paho.MQTTv311)
+        self.client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id or f"third-{uuid.uuid4().hex[:8]}",
+                                  protocol=paho.MQTTv311, clean_session=clean_session, reconnect_on_failure=reconnect)
         self.client.reconnect_delay_set(min_delay=1, max_delay=1)
         if username is not None:
             self.client.username_pw_set(username, password)
@@ -260,6 +262,7 @@ class ThirdParty:
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         self.connack = reason_code.value
+        self.connects += reason_code.value == 0
         if reason_code.value == 0 and self.follow:
             _, mid = client.subscribe([(t, 1) for t in self.follow])
             with self._lock:
@@ -280,9 +283,9 @@ class ThirdParty:
         _, mid = self.client.subscribe(topic, qos=1)
         return mid
 
-    async def publish(self, topic: str, payload: bytes) -> None:
+    async def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
         # Off the event loop: an embedded broker shares it and must answer the PUBACK.
-        await asyncio.to_thread(self.client.publish(topic, payload, qos=1).wait_for_publish, 10)
+        await asyncio.to_thread(self.client.publish(topic, payload, qos=1, retain=retain).wait_for_publish, 10)
 
     def topics(self) -> list[str]:
         with self._lock:

@@ -64,14 +64,33 @@ def test_another_seed_gives_another_game(tmp_path):
     (["play", "reverse-turing", "--judge", "scripted"], "candidate"),
     (["play", "chess", "--judge", "scripted", "--candidate", "scripted"], "unknown game"),
     (["play", "reverse-turing", "--judge", "openai/gpt-4o", "--candidate", "scripted"], "OPENAI_API_KEY"),
-    (["export", "no-such-run", "--out", "x"], "no run"),
+    (["export", "no-such-run", "--out", "x"], "no database at transcripts/arena.db"),
     (["frobnicate"], "No such command"),
+    (["play", "reverse-turing", "--judge", "scripted", "--candidate", "scripted", "--run", "../../escape"], "--run"),
+    (["play", "reverse-turing", "--judge", "scripted", "--candidate", "scripted", "--seed", str(10**20)], "--seed"),
+    (["play", "reverse-turing", "--judge", "scripted", "--candidate", "scripted", "--turn-timeout", "nan"],
+     "--turn-timeout"),
+    # a message quoting `[…]` is shown as it is, not read as markup
+    (["play", "reverse-turing", "--judge", "scripted;[bold]k=1", "--candidate", "scripted"], "[bold]k"),
+    (["play", "reverse-turing", "--judge", "scripted", "--candidate", "scripted", "--db", "notaurl://"],
+     "database notaurl://"),
+    (["runs", "--db", "mysql://u:secret@x/y"], "database mysql://u:***@x/y"),
+    (["report", "r", "--db", "typo.db"], "no database at typo.db"),
 ])
 def test_bad_input_exits_2_with_a_clear_message(tmp_path, args, fragment, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     proc = arena(*args, cwd=tmp_path, check_exit=2)
     assert fragment in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
+    assert not list(tmp_path.iterdir())  # nothing written: no database, no transcript
+
+
+def test_an_out_that_is_a_file_is_refused_before_anything_is_written(tmp_path):
+    (tmp_path / "afile").write_text("")
+    for args in (PLAY, ["export", "det"]):
+        proc = arena(*args, "--out", "afile", cwd=tmp_path, check_exit=2)
+        assert "--out: afile is a file" in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
 
 
 def test_listing_commands(tmp_path):

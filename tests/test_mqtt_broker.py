@@ -195,3 +195,72 @@ async def test_tls_listener_and_mqtts_urls(tmp_path, credentials, monkeypatch):
         await trusting.start(wait=10)
         await trusting.publish(public_topic("run", "s"), "over TLS")
         await trusting.stop()
+
+
+# -- the embedded broker's session and retained-message guards (amqtt 0.12.1 lacks both) ----------
+@pytest.mark.parametrize("client_id, fragment", [
+    ("arena-agent-alpha", None), ("arena-watch-1", None), ("mine", None),
+    ("arena-agent-beta", "reserved for worker 'beta'"), ("arena-server-control", "reserved for 'admin'"),
+    ("arena-run-7-bus", "reserved for 'admin'"),
+])
+def test_client_ids_of_a_worker(client_id, fragment):
+    from persona_arena.server.amqtt_guard import client_id_refusal
+
+    refusal = client_id_refusal(client_id, "alpha", None)
+    assert refusal is None if fragment is None else fragment in refusal
+    assert client_id_refusal("arena-server-control", "admin", None) is None
+    assert "another identity's session" in client_id_refusal("mine", "alpha", "spectator")
+
+
+async def test_no_identity_takes_over_another_ones_session(amqtt_broker, credentials):
+    url = amqtt_broker.url
+    alpha = ThirdParty(url, "alpha", credentials.users["alpha"].password, (agent_topic("alpha", "inbox"),),
+                       client_id="arena-agent-alpha", clean_session=False)
+    intruders: list[ThirdParty] = []
+    try:
+        await eventually(lambda: alpha.ready == 1)
+        # A spectator, another worker, a wrong password and no login, all with alpha's client id;
+        # a spectator with the server's.
+        for user, password, client_id in [
+            ("spectator", credentials.users["spectator"].password, "arena-agent-alpha"),
+            ("beta", credentials.users["beta"].password, "arena-agent-alpha"),
+            ("alpha", "wrong-password", "arena-agent-alpha"),
+            (None, None, "arena-agent-alpha"),
+            ("spectator", credentials.users["spectator"].password, "arena-server-control"),
+        ]:
+            intruder = ThirdParty(url, user, password, client_id=client_id, clean_session=False, reconnect=False)
+            intruders.append(intruder)
+            await eventually(intruder.answered.is_set)
+            assert intruder.connack in (134, 135), (user, client_id, intruder.connack)  # paho: bad login, not authorised
+        async with await admin_client(url, credentials) as admin:
+            await admin.publish(agent_topic("alpha", "inbox"), b"alpha's turn", qos=1)
+        await eventually(lambda: alpha.topics() == [agent_topic("alpha", "inbox")])
+        assert alpha.connects == 1  # never dropped (a take-over would have made it reconnect)
+        assert all(not i.messages for i in intruders)
+    finally:
+        for client in (alpha, *intruders):
+            client.close()
+
+
+async def test_retained_messages_go_only_to_their_subscribers(amqtt_broker, credentials):
+    url = amqtt_broker.url
+    alpha = ThirdParty(url, "alpha", credentials.users["alpha"].password)
+    admin = ThirdParty(url, "admin", credentials.users["admin"].password, ("arena/v1/agents/+/status",))
+    viewer = None
+    try:
+        await eventually(lambda: alpha.connack == 0 and admin.ready == 1)
+        await alpha.publish(agent_topic("alpha", "status"), b'{"name": "alpha", "spec": "secret-model"}',
+                            retain=True)
+        await eventually(lambda: admin.topics() == [agent_topic("alpha", "status")])
+        # A spectator whose only subscriptions are refused or elsewhere gets none of it.
+        viewer = ThirdParty(url, "spectator", credentials.users["spectator"].password,
+                            ("arena/v1/agents/+/status", "arena/v1/public/#"))
+        await eventually(lambda: viewer.ready == 1)
+        async with await admin_client(url, credentials) as publisher:
+            await publisher.publish(public_topic("run", "s1"), b"public", qos=1)
+        await eventually(lambda: public_topic("run", "s1") in viewer.topics())
+        assert viewer.topics() == [public_topic("run", "s1")]
+    finally:
+        for client in (alpha, admin, viewer):
+            if client is not None:
+                client.close()

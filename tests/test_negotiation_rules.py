@@ -236,6 +236,8 @@ def test_k_of_n_needs_the_veto_party(tmp_path):
             if obs.player == "party-1" else move("none")
     played = play(config, 0, veto_rejects)
     assert not played.of_type("deal.reached") and played.outcome["deal"] is False
+    # no deal: no split to measure (not the 0 of an equal one)
+    assert played.outcome["gini"] is None and played.outcome["pareto_distance"] is None
 
 
 def test_the_proposer_opens_and_closes_and_everyone_else_votes():

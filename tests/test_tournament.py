@@ -64,8 +64,13 @@ seeds = 3
     (('id = "b"', 'id = "a"'), "unique"),
     (("name =", "game = 'chess'\nname ="), "unknown game"),
     (("[[agents]]", "[[agents]\n"), "not valid TOML"),
-    (("rounds = 3", "rounds = 3\njudge = 'a'"), "judge come from"),
+    (("rounds = 3", "rounds = 3\njudge = 'a'"), "judge come from [[agents]] and [[matches]]"),
     (("candidates = 3", "candidates = 'three'"), "candidates"),
+    # TOML has types: a string or a boolean is not a count
+    (("seeds = 1", "seeds = '3'"), "seeds: Input should be a valid integer"),
+    (("seeds = 1", "seeds = true"), "seeds: Input should be a valid integer"),
+    (("seeds = 1", "seeds = 1\nfirst_seed = 99999999999999999999"), "first_seed"),
+    (("seeds = 1", "seeds = 1\nturn_timeout = inf"), "turn_timeout"),
 ])
 def test_bad_tournament_files_exit_2_naming_the_field_and_write_nothing(tmp_path, change, fragment):
     text = SCRIPTED_TOURNAMENT.format(n=1, seeds=1).replace(*change, 1)
@@ -105,6 +110,9 @@ def test_run_report_and_resume_without_replaying(tmp_path):
     events = list(csv.DictReader((tmp_path / "tables" / "events.csv").open()))
     assert {e["type"] for e in events} >= {"game.setup", "judge.verdict", "game.outcome"}
     assert json.loads(events[0]["payload"])["game"] == "reverse-turing"
+    assert {e["session_status"] for e in events} == {"finished"}
+    # every audience is JSON text, the public one too
+    assert {json.dumps(json.loads(e["visible_to"])) for e in events if e["type"] == "round.started"} == {'"public"'}
 
 
 def check_database(db: Path, run_id: str, planned: int) -> None:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Column, Table
 
 from persona_arena import logs
 from persona_arena.commands.support import (
-    DbOption, console, fail,
+    DbOption, check_out_folder, console, err_console, fail,
 )
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -63,7 +65,7 @@ def runs(db: DbOption = None) -> None:
 async def _runs(db: str | None) -> None:
     from persona_arena.server.store import Store
 
-    store = await Store.open(db)
+    store = await Store.open(db, existing=True)
     try:
         rows = await store.runs()
         usage = await store.usage_by_run()
@@ -96,20 +98,21 @@ def export(
                                                  "csv / parquet: events and games tables")] = ExportFormat.jsonl,
     db: DbOption = None,
 ) -> None:
-    """Export a run's event logs (JSONL per session) or tidy tables (CSV)."""
+    """Export a run's event logs (JSONL per session) or tidy tables (CSV or Parquet)."""
     asyncio.run(_export(run, out, format, db))
 
 
 async def _export(run: str, out: Path, format: ExportFormat, db: str | None) -> None:
     from persona_arena.commands.report import session_infos
-    from persona_arena.scoring.report import report_for_run
+    from persona_arena.scoring.report import report_for_run, session_game
     from persona_arena.server.store import Store
     from persona_arena.transcripts.jsonl import write_jsonl
     from persona_arena.transcripts.tables import (
         write_events_csv, write_events_parquet, write_games_csv, write_games_parquet,
     )
 
-    store = await Store.open(db)
+    check_out_folder(out)
+    store = await Store.open(db, existing=True)
     try:
         row = await store.run(run)
         sessions = await store.sessions(run)
@@ -127,11 +130,18 @@ async def _export(run: str, out: Path, format: ExportFormat, db: str | None) -> 
     suffix = format.value
     write_events, write_games = ((write_events_csv, write_games_csv) if format is ExportFormat.csv
                                  else (write_events_parquet, write_games_parquet))
-    n_events = write_events((e for evs in events.values() for e in evs), out / f"events.{suffix}")
-    n_games = write_games(report_for_run(run, row.meta, session_infos(sessions, events))["sessions"],
-                          out / f"games.{suffix}")
+    n_events = write_events((e for evs in events.values() for e in evs), {s.id: s.status for s in sessions},
+                            out / f"events.{suffix}")
+    infos = session_infos(sessions, events)
+    report = report_for_run(run, row.meta, infos)
+    written = [(write_games(report["sessions"], out / f"games.{suffix}"), report["game"], out / f"games.{suffix}")]
+    # A run of `arena play` may hold games of several kinds: each kind gets a table of its own.
+    for kind in sorted({session_game(i) for i in infos if i.events} - {report["game"], None}):
+        path = out / f"games-{kind}.{suffix}"
+        other = report_for_run(run, {**row.meta, "game": kind}, infos)
+        written.append((write_games(other["sessions"], path), kind, path))
     console.print(f"{n_events} events → {out / f'events.{suffix}'}, "
-                  f"{n_games} finished games → {out / f'games.{suffix}'}")
+                  + ", ".join(f"{n} finished {kind} games → {path}" for n, kind, path in written))
 
 
 @schema_app.command("transcript")
@@ -158,4 +168,10 @@ from persona_arena.commands import importer as _importer; _importer.register(app
 
 
 def main() -> None:
-    app()
+    from persona_arena.server.db_url import DatabaseUnavailable
+
+    try:
+        app()
+    except DatabaseUnavailable as err:  # from any command: a bad --db / ARENA_DB; nothing was written
+        err_console.print(f"[bold red]error:[/] {escape(str(err))}")
+        sys.exit(2)

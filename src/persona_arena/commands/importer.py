@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from persona_arena.commands.support import DbOption, console, err_console, fail
+from persona_arena.commands.support import DbOption, check_run_name, console, err_console, fail
 
 import_app = typer.Typer(help="Import games recorded elsewhere into a run.", no_args_is_help=True)
 
@@ -29,8 +29,7 @@ def rtt_json(
     each file is imported whole or not at all; files already imported into RUN are skipped."""
     if not directory.is_dir():
         fail(f"{directory}: not a folder")
-    if not run.strip() or not all(ch.isalnum() or ch in "_.-" for ch in run):
-        fail(f"--run: {run!r} must be letters, digits, '_', '.' or '-'")
+    check_run_name(run)
     asyncio.run(_import(directory, run, db))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from rich.table import Table
 
 from persona_arena.commands.support import (
-    DEFAULT_OUT, DbOption, OutOption, console, err_console, fail, parse_spec,
+    DEFAULT_OUT, DbOption, OutOption, check_out_folder, check_run_name, console, err_console, fail, parse_spec,
 )
 from persona_arena.core.specs import AgentSpec
 from persona_arena.core.validation import field_errors
@@ -52,6 +53,12 @@ def play(
 
     if human_ui not in ("terminal", "tui"):
         fail(f"--human-ui must be terminal or tui, not {human_ui!r}")
+    check_run_name(run)
+    check_out_folder(out)
+    if not -2**63 <= seed < 2**63:
+        fail(f"--seed: {seed} does not fit a 64-bit integer")
+    if not (math.isfinite(turn_timeout) and turn_timeout > 0):
+        fail(f"--turn-timeout: {turn_timeout} must be a number of seconds above 0")
     import os
     os.environ["ARENA_HUMAN_UI"] = human_ui
     try:

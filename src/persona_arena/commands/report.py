@@ -62,7 +62,7 @@ async def show_report(run: str, db: str | None, as_json: bool, *, html: Path | N
         tags_backend = backend_key(tags_backend)  # how the scorer stored it (an LLM spec's canonical form)
     except SpecError as err:
         fail(f"--tags: {err}")
-    store = await Store.open(db)
+    store = await Store.open(db, existing=True)
     try:
         row = await store.run(run)
         if row is None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from persona_arena.commands.support import (
@@ -248,6 +249,8 @@ def submit(
         login = login_from_option(credentials, default_user=ADMIN_USER)
     except CredentialsError as err:
         fail(str(err))
+    if login.username != ADMIN_USER:
+        fail(f"--credentials: arena submit needs the {ADMIN_USER!r} identity, not {login.username!r}")
     url = _broker_url(server)
     result = asyncio.run(_submit(url, login, file.read_text(encoding="utf-8"), concurrency, wait, accept_timeout))
     if result.state == "rejected":
@@ -255,7 +258,7 @@ def submit(
     if result.state == "accepted":
         return
     if result.error:
-        err_console.print(f"[bold red]error:[/] the run failed on the server: {result.error}")
+        err_console.print(f"[bold red]error:[/] the run failed on the server: {escape(result.error)}")
         raise typer.Exit(1)
     table = Table("session", "status", "error", title=f"run {result.run_id}")
     for s in result.sessions:
@@ -283,5 +286,5 @@ async def _submit(url, login, text: str, concurrency, wait: bool, accept_timeout
     except BrokerRefused as err:
         fail(str(err))
     except (NoServer, TimeoutError) as err:
-        err_console.print(f"[bold red]error:[/] {err or f'cannot reach the broker at {url}'}")
+        err_console.print(f"[bold red]error:[/] {escape(str(err) or f'cannot reach the broker at {url}')}")
         raise typer.Exit(1) from None

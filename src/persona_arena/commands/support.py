@@ -7,6 +7,7 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from persona_arena.core.specs import AgentSpec, SpecError
 
@@ -30,9 +31,22 @@ def broker_credentials(out: Path) -> Path:
 
 
 def fail(message: str) -> NoReturn:
-    """Bad input: a clear message on stderr and exit status 2."""
-    err_console.print(f"[bold red]error:[/] {message}")
+    """Bad input: a clear message on stderr and exit status 2 (printed as it is: a message
+    that quotes a file or a value may hold `[…]`, which is not markup)."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(2)
+
+
+def check_out_folder(out: Path) -> None:
+    """`--out`: a folder (made when missing), not a file."""
+    if out.exists() and not out.is_dir():
+        fail(f"--out: {out} is a file, not a folder")
+
+
+def check_run_name(run: str) -> None:
+    """`--run`: the run id is also a folder name under --out."""
+    if not run.strip() or not all(ch.isalnum() or ch in "_.-" for ch in run) or run.strip(".") == "":
+        fail(f"--run: {run!r} must be letters, digits, '_', '.' or '-'")
 
 
 def parse_spec(text: str) -> AgentSpec:

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from persona_arena.commands.support import (
-    DEFAULT_OUT, DbOption, OutOption, broker_credentials, console, err_console, fail, llm_cache,
+    DEFAULT_OUT, DbOption, OutOption, broker_credentials, check_out_folder, console, err_console, fail, llm_cache,
 )
 
 if TYPE_CHECKING:
@@ -118,6 +119,7 @@ def run_tournament(file: Path, *, concurrency: int | None, db: str | None, out: 
         fail(f"--broker-port {broker_port}: not a port number")
     if agent_wait < 0:
         fail("--agent-wait must not be negative")
+    check_out_folder(out)
     try:
         tournament = load_tournament(file, seeds=seeds, game_options=game_options_update)
     except TournamentError as err:
@@ -255,7 +257,7 @@ async def _play(tournament, file: Path, concurrency: int, db: str | None, out: P
                                 # worker processes publish for themselves (WorkerSetup.spectators)
                                 publish=links.bus.publish if links is not None and pool is None else None)
             except WorkerError as err:  # not bad input: the run failed (exit 1); a rerun resumes it
-                err_console.print(f"[bold red]error:[/] {err}")
+                err_console.print(f"[bold red]error:[/] {escape(str(err))}")
                 raise typer.Exit(1) from None
             finally:
                 loop.remove_signal_handler(signal.SIGINT)

@@ -201,7 +201,8 @@ class PortInUse(OSError):
 
 
 class EmbeddedBroker:
-    """amqtt running in this process and event loop, with auth and topic ACLs."""
+    """amqtt running in this process and event loop, with auth and topic ACLs (and the holes
+    of amqtt 0.12.1 closed: see `amqtt_guard`)."""
 
     def __init__(self, credentials: Credentials, *, state_dir: Path, host: str = "127.0.0.1", port: int = 1883,
                  tls_cert: Path | None = None, tls_key: Path | None = None) -> None:
@@ -218,7 +219,7 @@ class EmbeddedBroker:
     async def start(self) -> None:
         import logging
 
-        from amqtt.broker import Broker
+        from persona_arena.server.amqtt_guard import GuardedBroker
 
         # amqtt logs every connection at INFO and its deprecation warnings through logging.
         logging.getLogger("amqtt").setLevel(logging.WARNING)
@@ -230,7 +231,7 @@ class EmbeddedBroker:
         with warnings.catch_warnings():
             # amqtt 0.12's ACL plugin only takes the subscribe ACL under its deprecated name `acl`.
             warnings.simplefilter("ignore", DeprecationWarning)
-            self._broker = Broker(config)
+            self._broker = GuardedBroker(config, self.credentials)
         startup_log = logging.getLogger("amqtt.broker")
         startup_log.setLevel(logging.CRITICAL)  # a failed start is raised below, not also logged with a traceback
         try:

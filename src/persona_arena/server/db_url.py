@@ -11,6 +11,10 @@ DEFAULT_DB_PATH = Path("transcripts") / "arena.db"
 _SQLITE_FILE = re.compile(r"^sqlite(?:\+\w+)?:///(?P<path>[^?]+)$")
 
 
+class DatabaseUnavailable(Exception):
+    """A database that cannot be opened (the message names it, without its password)."""
+
+
 def database_url(db: str | None = None) -> str:
     """`--db`, else `ARENA_DB`, else SQLite under transcripts/; sync URLs get an async driver."""
     url = db or os.environ.get("ARENA_DB") or f"sqlite:///{DEFAULT_DB_PATH}"

@@ -15,6 +15,7 @@ import io
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 from pydantic import ValidationError
@@ -28,6 +29,9 @@ from persona_arena.server.protocol import (
     ADMIN_USER, QOS, SUBMIT_TOPIC, SessionState, Submission, SubmissionResult, dump, result_topic,
 )
 from persona_arena.server.store import Store
+
+if TYPE_CHECKING:
+    from persona_arena.server.tournament import TournamentFile
 
 log = structlog.get_logger(__name__)
 
@@ -47,6 +51,7 @@ class ArenaServer:
         self.control = MqttLink(url, admin, client_id="arena-server-control", clean_session=False,
                                 subscriptions=[(SUBMIT_TOPIC, QOS)], on_message=self._on_submission)
         self.submissions: dict[str, SubmissionResult] = {}
+        self._runs_in_play: set[str] = set()  # a run is played by one submission at a time
         self._tasks: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
 
@@ -105,8 +110,7 @@ class ArenaServer:
 
     async def _play_tournament(self, submission: Submission) -> None:
         from persona_arena.agents.registry import check_spec
-        from persona_arena.server.batch import run_batch
-        from persona_arena.server.tournament import TournamentError, load_tournament, prepare_run
+        from persona_arena.server.tournament import TournamentError, load_tournament
 
         folder = self.out / "submissions"
         folder.mkdir(parents=True, exist_ok=True)
@@ -123,16 +127,36 @@ class ArenaServer:
                     raise TournamentError(f"{path}: agents.{i}.model: {err}") from None
                 if spec.kind == "remote":
                     remote.add(spec.name)
+            run_id = tournament.run_id()
+            if run_id in self._runs_in_play:
+                # Its resume would mark the games in play abandoned while they go on.
+                raise TournamentError(f"run {run_id} is already being played (submit it again once it is done)")
         except TournamentError as err:
             self.say(f"submission {submission.id} rejected: {err}")
             await self._answer(SubmissionResult(id=submission.id, state="rejected", error=str(err)))
             return
-        offline = await self.hub.wait_online(remote, self.agent_wait) if remote else []
+        self._runs_in_play.add(run_id)
+        try:
+            await self._play_run(submission, tournament, remote)
+        finally:
+            self._runs_in_play.discard(run_id)
+
+    async def _play_run(self, submission: Submission, tournament: TournamentFile, remote: set[str]) -> None:
+        from persona_arena.server.batch import run_batch
+        from persona_arena.server.tournament import prepare_run
+
         todo = await prepare_run(tournament, self.store, source=f"submission {submission.id}")
+        # Accepted at once (the submitter waits for this answer); then the workers get
+        # --agent-wait seconds to come online, and the run starts anyway.
+        offline = sorted(n for n in remote if not self.hub.online(n))
         self.say(f"submission {submission.id}: run {todo.run_id}, {len(todo.todo)} of {todo.planned} games to play"
-                 + (f" (offline workers: {', '.join(offline)})" if offline else ""))
+                 + (f" (waiting for offline workers: {', '.join(offline)})" if offline else ""))
         await self._answer(SubmissionResult(id=submission.id, state="accepted", run_id=todo.run_id,
                                             planned=todo.planned, to_play=len(todo.todo), offline_agents=offline))
+        if offline:
+            offline = await self.hub.wait_online(offline, self.agent_wait)
+            if offline:
+                self.say(f"submission {submission.id}: playing without offline workers: {', '.join(offline)}")
         results = await run_batch(
             todo.todo, store=self.store, run_id=todo.run_id, export_root=self.out,
             agent_factory=self.hub.agent_factory(tournament.turn_timeout),

@@ -10,18 +10,17 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import JSON, Column, DateTime, Index, bindparam, event, func, text, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from persona_arena.core.events import Event
-from persona_arena.server.db_url import database_url
+from persona_arena.server.db_url import DatabaseUnavailable, database_url, sqlite_file
 from persona_arena.server.sqlite_writer import SqliteWriter, event_row, finish_row, session_row
 
 
@@ -86,6 +85,13 @@ class EventRow(SQLModel, table=True):
                      payload=self.payload)
 
 
+def _shown(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not even a URL: shown as given
+        return url
+
+
 def is_in_memory(url: str) -> bool:
     """An in-memory SQLite database lives in one process only (no other can open it)."""
     parsed = make_url(url)
@@ -110,13 +116,26 @@ class Store:
         self._sqlite_writer = SqliteWriter(path) if path and path != ":memory:" else None
 
     @classmethod
-    async def open(cls, db: str | None = None) -> Store:
+    async def open(cls, db: str | None = None, *, existing: bool = False) -> Store:
+        """`existing`: a SQLite file must be there already (commands that only read a run
+        must not leave an empty database behind a mistyped path). Raises DatabaseUnavailable
+        for a database that cannot be used."""
         url = database_url(db)
-        if url.startswith("sqlite"):
-            path = url.split(":///", 1)[-1]
-            if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url)
+        shown = _shown(url)
+        file = sqlite_file(url)
+        if file is not None:
+            if existing and not file.exists():
+                raise DatabaseUnavailable(f"no database at {file} (--db or ARENA_DB; `arena runs` lists a database's runs)")
+            if file.is_dir():
+                raise DatabaseUnavailable(f"database {shown}: {file} is a folder")
+            try:
+                file.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise DatabaseUnavailable(f"database {shown}: {err.strerror or err}") from None
+        try:
+            engine = create_async_engine(url)
+        except Exception as err:  # an unknown dialect, a driver that is not installed, a malformed URL
+            raise DatabaseUnavailable(f"database {shown}: {type(err).__name__}: {err}") from None
         if url.startswith("sqlite"):
             @event.listens_for(engine.sync_engine, "connect")
             def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -125,8 +144,12 @@ class Store:
                 cursor.execute("PRAGMA synchronous=NORMAL")
                 cursor.execute("PRAGMA foreign_keys=ON")
                 cursor.close()
-        async with engine.begin() as conn:
-            await conn.run_sync(SQLModel.metadata.create_all)
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(SQLModel.metadata.create_all)
+        except (OSError, ImportError, SQLAlchemyError) as err:  # unreachable server, bad login, unopenable file
+            await engine.dispose()
+            raise DatabaseUnavailable(f"database {shown}: cannot open it: {type(err).__name__}: {err}") from None
         return cls(engine)
 
     @property

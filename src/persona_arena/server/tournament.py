@@ -27,6 +27,9 @@ from persona_arena.server.batch import GameJob
 
 # Agents that cannot give structured verdicts do not judge unless a file says so.
 NON_JUDGES = ("eliza", "human")
+# Every seed a plan makes (first_seed + n) fits a 64-bit database integer.
+MAX_SEEDS = 1_000_000
+MAX_FIRST_SEED = 2**62
 
 
 class TournamentError(ValueError):
@@ -36,7 +39,7 @@ class TournamentError(ValueError):
 class AgentEntry(AgentSettings):
     id: str = Field(pattern=r"^[A-Za-z0-9][\w.\-]*$")
     model: str
-    judge: bool | None = Field(default=None, description="may judge (default: all but eliza/human)")
+    judge: bool | None = Field(default=None, strict=True, description="may judge (default: all but eliza/human)")
 
     @field_validator("model")
     @classmethod
@@ -65,7 +68,7 @@ class MatchEntry(BaseModel):
     judge: str
     candidates: list[str] = Field(min_length=1, description="foil agent ids")
     twin: str | None = None
-    seeds: int | None = Field(default=None, ge=1)
+    seeds: int | None = Field(default=None, ge=1, le=MAX_SEEDS, strict=True)
 
 
 class PartyMatch(BaseModel):
@@ -75,7 +78,7 @@ class PartyMatch(BaseModel):
 
     parties: list[str] = Field(min_length=2, max_length=6, description="agent_id@persona, in seat order")
     scenario: str | None = None
-    seeds: int | None = Field(default=None, ge=1)
+    seeds: int | None = Field(default=None, ge=1, le=MAX_SEEDS, strict=True)
 
     def seats(self) -> list[tuple[str, str]]:
         return [(p.rpartition("@")[0], p.rpartition("@")[2]) if "@" in p else (p, "plain") for p in self.parties]
@@ -86,10 +89,11 @@ class TournamentFile(BaseModel):
 
     name: str = Field(min_length=1)
     game: str = "reverse-turing"
-    seeds: int = Field(default=1, ge=1, description="games per judge (balanced plan) or per explicit match")
-    first_seed: int = Field(default=0, ge=0)
-    concurrency: int = Field(default=4, ge=1, description="games at once (not part of the run's identity)")
-    turn_timeout: float = Field(default=120.0, gt=0)
+    seeds: int = Field(default=1, ge=1, le=MAX_SEEDS, strict=True,
+                       description="games per judge (balanced plan) or per explicit match")
+    first_seed: int = Field(default=0, ge=0, le=MAX_FIRST_SEED, strict=True)
+    concurrency: int = Field(default=4, ge=1, strict=True, description="games at once (not part of the run's identity)")
+    turn_timeout: float = Field(default=120.0, gt=0, allow_inf_nan=False, strict=True)
     game_options: dict[str, Any] = Field(default_factory=dict)
     agents: list[AgentEntry] = Field(min_length=1)
     matches: list[MatchEntry | PartyMatch] = Field(default_factory=list)

@@ -343,7 +343,8 @@ class Negotiation:
             "proposals": state.proposals,
             "scores": scores,
             "collective": sum(scores.values()),
-            "gini": round(gini(list(scores.values())), 6),
+            # without a deal there is no split to be (un)equal: null, not the 0 of perfect equality
+            "gini": round(gini(list(scores.values())), 6) if deal else None,
             "pareto_distance": round(pareto_distance(scenario, deal), 6) if deal else None,
             "acceptable_to_all": scenario.acceptable_to_all(deal) if deal else None,
             "wrong_deal": sorted(p for p in accepted if scores[p] < state.profiles[p].minimum),
