@@ -76,6 +76,10 @@ def test_another_seed_gives_another_game(tmp_path):
      "database notaurl://"),
     (["runs", "--db", "mysql://u:secret@x/y"], "database mysql://u:***@x/y"),
     (["report", "r", "--db", "typo.db"], "no database at typo.db"),
+    (["play", "negotiation", "--party", "scripted", "--party", "scripted", "--judge", "scripted"],
+     "negotiation has no option --judge"),
+    (["play", "reverse-turing", "--judge", "scripted", "--candidate", "scripted", "--rounds", "5", "--set", "rounds=1"],
+     "--set rounds: already given"),
 ])
 def test_bad_input_exits_2_with_a_clear_message(tmp_path, args, fragment, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)

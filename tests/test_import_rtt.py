@@ -152,3 +152,17 @@ def test_imported_run_scores_with_the_scorer(tmp_path):
     assert arena("import", "rtt-json", str(FIXTURES), "--run", "ext", cwd=tmp_path).returncode == 0
     proc = arena("score", "ext", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
+
+
+async def test_games_are_not_imported_into_a_run_played_here(store, tmp_path):
+    """A tournament's report and resume count its planned games: imported ones would join them."""
+    from persona_arena.transcripts.import_rtt import ImportTargetError
+
+    await store.ensure_run("played-here", {"kind": "tournament", "planned": 4})
+    with pytest.raises(ImportTargetError, match="not made by an import"):
+        await import_directory(store, FIXTURES, "played-here")
+    assert await store.sessions("played-here") == []
+    # an import run takes more imports
+    first = await import_directory(store, FIXTURES, "ext")
+    again = await import_directory(store, FIXTURES, "ext")
+    assert first.imported and again.already == first.imported

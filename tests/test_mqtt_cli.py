@@ -98,9 +98,11 @@ def test_write_mosquitto_config(tmp_path):
     (["agent", "serve", "scripted", "--name", "alpha", "--credentials", "beta:x"], "only lets identity 'alpha'"),
     (["agent", "serve", "scripted", "--name", "alpha", "--credentials", "no-colon"], "USER:PASSWORD"),
     (["submit", "missing.toml", "--credentials", "admin:x"], "no such file"),
+    (["submit", "t.toml", "--credentials", "spectator:x"], "needs the 'admin' identity, not 'spectator'"),
 ])
 def test_bad_input_exits_2_and_names_the_problem(tmp_path, monkeypatch, args, fragment):
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "t.toml").write_text(remote_tournament("t"))
     monkeypatch.delenv("ARENA_MQTT_PASSWORD", raising=False)
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2, result.output
@@ -113,6 +115,17 @@ async def test_a_worker_with_a_wrong_password_exits_2(amqtt_broker):
                                      str(amqtt_broker.url), "--credentials", "alpha:wrong-password")
     assert result.returncode == 2
     assert "refused user 'alpha'" in " ".join(result.stderr.split())
+
+
+async def test_submit_without_a_broker_says_it_cannot_reach_it(tmp_path):
+    from mqtt_support import free_port
+
+    (tmp_path / "t.toml").write_text(remote_tournament("t"))
+    url = f"mqtt://127.0.0.1:{free_port()}"
+    result = await asyncio.to_thread(arena, "submit", str(tmp_path / "t.toml"), "--server", url,
+                                     "--credentials", "admin:pw", "--accept-timeout", "1")
+    assert result.returncode == 1
+    assert f"cannot reach the broker at {url}" in " ".join(result.stderr.split())
 
 
 async def test_a_worker_without_a_broker_exits_1():

@@ -238,6 +238,23 @@ async def test_a_submitted_run_is_rejected_with_the_reason(amqtt_broker, credent
     assert await server.store.runs() == []
 
 
+async def test_a_run_is_accepted_at_once_while_its_workers_are_offline_and_played_once(
+        amqtt_broker, credentials, server_for, workers):
+    """The server waits up to agent_wait (30 s) for offline workers *after* accepting: the
+    submitter's 5 s is enough. The same run submitted again while it plays is rejected (its
+    resume would abandon the games in play)."""
+    server = await server_for(amqtt_broker.url)
+    admin = credentials.login("admin")
+    first = await submit_tournament(amqtt_broker.url, admin, TOURNAMENT, accept_timeout=5, wait=False)
+    assert first.state == "accepted" and first.offline_agents == ["alpha", "beta"] and first.to_play == 2
+    again = await submit_tournament(amqtt_broker.url, admin, TOURNAMENT, accept_timeout=5, wait=False)
+    assert again.state == "rejected" and "already being played" in again.error
+    workers("scripted", "alpha", amqtt_broker.url)
+    workers("scripted", "beta", amqtt_broker.url)
+    await eventually(lambda: server.submissions[first.id].state == "finished", within=60)
+    assert [s.status for s in server.submissions[first.id].sessions] == ["finished", "finished"]
+    assert server.submissions[first.id].offline_agents == []
+
 
 async def test_a_worker_written_in_shell_plays_a_game(mosquitto, credentials, workers, server_for, tmp_path):
     """examples/remote-agent.sh (mosquitto_sub | jq | mosquitto_pub): the protocol, not the library."""

@@ -68,6 +68,7 @@ seeds = 3
     ('conditions = ["observed"]', "game_options.conditions.0"),
     ("rounds = 0", "game_options.rounds"),
     ('condition = "monitored"', "use conditions = [...]"),
+    ('scenario = "joint-project"', "scenario and scenarios exclude each other"),
 ])
 def test_bad_negotiation_options_name_the_field(tmp_path, options, fragment):
     text = TOURNAMENT.format(seeds=1).replace("rounds = 2", options if "rounds" in options else f"rounds = 2\n{options}")

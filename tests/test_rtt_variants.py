@@ -346,3 +346,11 @@ def test_report_tells_the_twin_from_a_foil_with_its_spec_and_keeps_settings_apar
     assert report["confusion"] == {judge: {judge: 1, f"{judge} (twin)": 1}}
     columns = set(report["probability_matrix"][judge])
     assert columns == {judge, f"{judge} (twin)", "qwen2.5-0.5b;system_prompt=You are Bob.", "gemma-3-270m"}
+
+
+def test_a_report_without_finished_games_has_no_chance_line():
+    from persona_arena.scoring.report import SessionInfo, build_report
+
+    report = build_report("r", {}, [SessionInfo(id="s", status="abandoned", job_key="g0", events=[])])
+    assert report["overall"]["n"] == 0 and report["overall"]["chance"] is None
+    assert report["games"]["abandoned"] == 1

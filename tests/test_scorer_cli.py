@@ -70,6 +70,17 @@ def test_bad_invocations_exit_2(tmp_path, monkeypatch, args):
     assert "error" in arena_in_process("score", *args, cwd=tmp_path, check_exit=2).stderr
 
 
+def test_an_input_that_is_not_utf8_or_an_output_that_is_a_folder_exits_2(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b'\xff\xfe{"id": "a"}\n')
+    result = arena_in_process("score", "--input", str(src), "--output", str(tmp_path / "o.jsonl"), cwd=tmp_path,
+                              check_exit=2)
+    assert "not UTF-8" in result.stderr
+    src.write_text('{"id": "a", "text": "I am a language model."}\n')
+    result = arena_in_process("score", "--input", str(src), "--output", str(tmp_path), cwd=tmp_path, check_exit=2)
+    assert "is a folder" in result.stderr
+
+
 def test_score_a_recorded_run_and_rescore_it(tmp_path):
     db = str(tmp_path / "arena.db")
     arena("play", "reverse-turing", "--judge", "scripted", "--candidate", "eliza", "--rounds", "2",

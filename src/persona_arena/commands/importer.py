@@ -35,11 +35,13 @@ def rtt_json(
 
 async def _import(directory: Path, run: str, db: str | None) -> None:
     from persona_arena.server.store import Store
-    from persona_arena.transcripts.import_rtt import import_directory
+    from persona_arena.transcripts.import_rtt import ImportTargetError, import_directory
 
     store = await Store.open(db)
     try:
         result = await import_directory(store, directory, run)
+    except ImportTargetError as err:
+        fail(f"--run: {err}")
     finally:
         await store.close()
     for name, why in result.skipped:

@@ -24,6 +24,11 @@ def register(app: typer.Typer) -> None:
     app.command()(play)
 
 
+# The named options of the built-in games (a plugin game takes --set KEY=VALUE).
+GAME_FLAGS = {"reverse-turing": ("--judge", "--candidate", "--twin", "--candidates"),
+              "negotiation": ("--party", "--scenario", "--condition")}
+
+
 def play(
     game: Annotated[str, typer.Argument(help="the game: reverse-turing or negotiation")],
     judge: Annotated[str | None, typer.Option(help="reverse-turing: the judge's agent spec")] = None,
@@ -65,6 +70,12 @@ def play(
         engine = get_game(game)
     except UnknownGame as err:
         fail(str(err.args[0]))
+    given = {"--judge": judge, "--candidate": candidate, "--twin": twin, "--candidates": candidates,
+             "--party": party, "--scenario": scenario, "--condition": condition}
+    foreign = [flag for flag, value in given.items() if value and flag not in GAME_FLAGS.get(engine.name, ())]
+    if foreign:
+        fail(f"{engine.name} has no option {', '.join(foreign)}"
+             + ("" if engine.name in GAME_FLAGS else " (give a plugin game its options with --set KEY=VALUE)"))
     options: dict[str, Any] = {}
     if engine.name == "reverse-turing":
         if judge is None or not candidate:
@@ -76,7 +87,10 @@ def play(
             fail("negotiation needs at least two --party SPEC@PERSONA")
         options = {"parties": [_seat(p) for p in party], "scenario": scenario, "condition": condition}
     options["rounds"] = rounds
-    options.update(_set_options(option or []))
+    for key, value in _set_options(option or []).items():
+        if options.get(key) is not None:
+            fail(f"--set {key}: already given by its own option")
+        options[key] = value
     try:
         config = engine.config_model.model_validate({k: v for k, v in options.items() if v is not None})
     except ValidationError as err:

@@ -58,6 +58,8 @@ def score(
              + (f" (got {' and '.join(modes)})" if modes else ""))
     if (input is None) != (output is None):
         fail("--input and --output go together")
+    if output is not None and output.is_dir():
+        fail(f"--output: {output} is a folder, not a file")
     if evaluate is None and (compare_with or split or sample or as_json or family):
         fail("--compare, --split, --sample, --family and --json only apply to --evaluate")
     from persona_arena.scoring.tagging import make_tagger
@@ -97,7 +99,7 @@ async def _score_run(run: str, tagger: Any, db: str | None) -> None:
     from persona_arena.scoring.scorer import RunNotFound, score_run
     from persona_arena.server.store import Store
 
-    store = await Store.open(db)
+    store = await Store.open(db, existing=True)
     try:
         with _progress(f"scoring {run} ({tagger.backend})") as bar:
             task = bar.add_task("score", total=None)

@@ -260,10 +260,11 @@ def submit(
     if result.error:
         err_console.print(f"[bold red]error:[/] the run failed on the server: {escape(result.error)}")
         raise typer.Exit(1)
-    table = Table("session", "status", "error", title=f"run {result.run_id}")
-    for s in result.sessions:
-        table.add_row(s.session_id, s.status, s.error or "")
-    console.print(table)
+    if result.sessions:
+        table = Table("session", "status", "error", title=f"run {result.run_id}")
+        for s in result.sessions:
+            table.add_row(s.session_id, s.status, s.error or "")
+        console.print(table)
     if any(s.status != "finished" for s in result.sessions):
         raise typer.Exit(1)
 
@@ -276,6 +277,8 @@ async def _submit(url, login, text: str, concurrency, wait: bool, accept_timeout
         if result.state == "accepted":
             offline = f"; offline workers: {', '.join(result.offline_agents)}" if result.offline_agents else ""
             _say(f"accepted: run {result.run_id}, {result.to_play} of {result.planned} games to play{offline}")
+        elif result.state == "finished" and not result.error and not result.sessions:
+            _say(f"finished: run {result.run_id}, nothing to play (its {result.planned} games were finished before)")
         elif result.state == "finished" and not result.error:
             done = sum(s.status == "finished" for s in result.sessions)
             _say(f"finished: run {result.run_id}, {done}/{len(result.sessions)} games finished")

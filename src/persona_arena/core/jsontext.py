@@ -89,6 +89,8 @@ def json_object_lines(path: Path, error: type[Exception]) -> Iterator[tuple[str,
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as err:
         raise error(f"{path}: {err.strerror or err}") from None
+    except UnicodeDecodeError as err:
+        raise error(f"{path}: not UTF-8 text (byte {err.start})") from None
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue

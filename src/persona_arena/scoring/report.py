@@ -109,7 +109,7 @@ def build_report(run_id: str, meta: dict[str, Any], sessions: list[SessionInfo],
             result=g.result))
 
     def accuracy(rs: list[dict[str, Any]]) -> dict[str, Any]:
-        chance = sum(r["chance"] for r in rs) / len(rs) if rs else 0.0
+        chance = sum(r["chance"] for r in rs) / len(rs) if rs else None
         stats = wilson(sum(r["result"] == "correct" for r in rs), len(rs), chance)
         stats["no_guess"] = sum(r["result"] == "no-guess" for r in rs)
         stats["mean_p_twin"] = sum(r["p_twin"] for r in rs) / len(rs) if rs else None

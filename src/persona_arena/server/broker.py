@@ -250,8 +250,17 @@ class EmbeddedBroker:
 
     async def stop(self) -> None:
         if self._broker is not None:
-            with contextlib.suppress(Exception):
-                await self._broker.shutdown()
+            import logging
+
+            # Messages still queued when we stop (a client's last will, say) have nobody left to
+            # reach; amqtt warns "N messages not broadcasted" at the end of every run otherwise.
+            shutdown_log = logging.getLogger("amqtt.broker")
+            shutdown_log.setLevel(logging.ERROR)
+            try:
+                with contextlib.suppress(Exception):
+                    await self._broker.shutdown()
+            finally:
+                shutdown_log.setLevel(logging.NOTSET)
             self._broker = None
 
     async def __aenter__(self) -> EmbeddedBroker:

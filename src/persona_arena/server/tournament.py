@@ -263,6 +263,9 @@ def _negotiation_plan(t: TournamentFile) -> list[PlannedGame]:
     except ValidationError as err:
         raise ValueError(field_errors(err, "game_options", prefix="game_options")) from None
     if "scenario" in raw:
+        if "scenarios" in t.game_options:
+            raise ValueError("game_options: scenario and scenarios exclude each other "
+                             "(scenario = X is scenarios = [X])")
         shape = shape.model_copy(update={"scenarios": [raw.pop("scenario")]})
     if "condition" in raw:
         raise ValueError("game_options: use conditions = [...] (every game is played in each)")

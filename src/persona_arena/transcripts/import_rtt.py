@@ -42,6 +42,10 @@ class RttFileError(ValueError):
     """A game file that cannot be imported; the message names the field."""
 
 
+class ImportTargetError(ValueError):
+    """A run that imported games must not be mixed into."""
+
+
 class _Lenient(BaseModel):
     # The anchor adds fields over time; what is not used here is kept in `import.source`.
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -307,6 +311,11 @@ async def import_directory(store: Any, directory: Path, run_id: str) -> ImportRe
     Re-importing a file into the same run is a no-op (its session id is derived from its name)."""
     from persona_arena.server.store import SessionRow
 
+    run = await store.run(run_id)
+    if run is not None and (run.meta or {}).get("kind") != "import":
+        # a tournament's report and resume count its planned games; an `arena play` run is its own
+        raise ImportTargetError(f"run {run_id!r} was not made by an import (a tournament or `arena play` "
+                                "run): import into a run of its own")
     result = ImportResult()
     existing = {s.id for s in await store.sessions(run_id)}
     for path in sorted(directory.rglob("*.json")):
