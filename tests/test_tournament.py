@@ -81,6 +81,18 @@ def test_bad_tournament_files_exit_2_naming_the_field_and_write_nothing(tmp_path
     assert not (tmp_path / "transcripts").exists()
 
 
+@pytest.mark.parametrize("match, fragment", [
+    # one match shape's errors, without the shape's class name in the path
+    ("judge = 'a'\ncandidates = ['b']\nextra = 1", "matches.0.extra: Extra inputs are not permitted"),
+    ("parties = ['a', 'b']", "judge = ID, candidates = [ID, …]"),
+])
+def test_a_bad_match_is_named_once(tmp_path, match, fragment):
+    path = write(tmp_path, SCRIPTED_TOURNAMENT.format(n=1, seeds=1) + f"\n[[matches]]\n{match}\n")
+    proc = arena("tournament", "run", str(path), cwd=tmp_path)
+    assert proc.returncode == 2 and fragment in proc.stderr, proc.stderr
+    assert "PartyMatch" not in proc.stderr and "MatchEntry" not in proc.stderr
+
+
 def test_run_report_and_resume_without_replaying(tmp_path):
     path = write(tmp_path, SCRIPTED_TOURNAMENT.format(n=9, seeds=3))
     first = arena("tournament", "run", str(path), cwd=tmp_path)

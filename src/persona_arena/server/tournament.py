@@ -15,9 +15,11 @@ import random
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator, model_validator,
+)
 
 from persona_arena.core.specs import AgentSettings, AgentSpec, SpecError
 from persona_arena.core.tomlfiles import read_toml
@@ -84,6 +86,18 @@ class PartyMatch(BaseModel):
         return [(p.rpartition("@")[0], p.rpartition("@")[2]) if "@" in p else (p, "plain") for p in self.parties]
 
 
+def _match_shape(value: Any) -> str:
+    """Which match a [[matches]] table is: a negotiation's names `parties`."""
+    return "PartyMatch" if isinstance(value, dict) and "parties" in value else "MatchEntry"
+
+
+# One shape's errors, not both (a table with `parties` is a negotiation match, any other a
+# reverse-turing one); the shape's name is left out of the error's field path.
+AnyMatch = Annotated[Annotated[MatchEntry, Tag("MatchEntry")] | Annotated[PartyMatch, Tag("PartyMatch")],
+                     Discriminator(_match_shape)]
+MATCH_SHAPES = ("MatchEntry", "PartyMatch")
+
+
 class TournamentFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -96,7 +110,7 @@ class TournamentFile(BaseModel):
     turn_timeout: float = Field(default=120.0, gt=0, allow_inf_nan=False, strict=True)
     game_options: dict[str, Any] = Field(default_factory=dict)
     agents: list[AgentEntry] = Field(min_length=1)
-    matches: list[MatchEntry | PartyMatch] = Field(default_factory=list)
+    matches: list[AnyMatch] = Field(default_factory=list)
 
     @field_validator("game")
     @classmethod
@@ -129,7 +143,8 @@ class TournamentFile(BaseModel):
         expected = PartyMatch if self.game == "negotiation" else MatchEntry
         for m in self.matches:
             if not isinstance(m, expected):
-                raise ValueError(f"{self.game} matches look like {expected.__doc__.strip()}")
+                keys = "judge = ID, candidates = [ID, …]" if expected is MatchEntry else "parties = [\"ID@persona\", …]"
+                raise ValueError(f"a {self.game} match names its players with {keys}")
             refs = [a for a, _ in m.seats()] if isinstance(m, PartyMatch) \
                 else [m.judge, *m.candidates, *([m.twin] if m.twin else [])]
             for ref in refs:
@@ -159,7 +174,7 @@ def load_tournament(path: Path, *, game_options: dict[str, Any] | None = None,
         tournament = TournamentFile.model_validate(data)
         plan(tournament)  # game options are validated by building every game's config
     except ValidationError as err:
-        raise TournamentError(f"{path}: {field_errors(err, 'file')}") from None
+        raise TournamentError(f"{path}: {field_errors(err, 'file', hide=MATCH_SHAPES)}") from None
     except ValueError as err:
         raise TournamentError(f"{path}: {err}") from None
     return tournament
