@@ -71,6 +71,7 @@ seeds = 3
     (("seeds = 1", "seeds = true"), "seeds: Input should be a valid integer"),
     (("seeds = 1", "seeds = 1\nfirst_seed = 99999999999999999999"), "first_seed"),
     (("seeds = 1", "seeds = 1\nturn_timeout = inf"), "turn_timeout"),
+    (("candidates = 3", "candidates = 1"), "game_options.candidates: 1; a game has at least 2"),
 ])
 def test_bad_tournament_files_exit_2_naming_the_field_and_write_nothing(tmp_path, change, fragment):
     text = SCRIPTED_TOURNAMENT.format(n=1, seeds=1).replace(*change, 1)

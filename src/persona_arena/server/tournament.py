@@ -231,6 +231,8 @@ def _balanced_pairings(t: TournamentFile) -> list[tuple[MatchEntry, list[int]]]:
     in a seeded order, so each other agent is a foil equally often (±1), and the twin's seat
     rotates with the game seed."""
     n_candidates = t.game_options.get("candidates") or 3
+    if n_candidates < 2:
+        raise ValueError(f"game_options.candidates: {n_candidates}; a game has at least 2 (the twin and a foil)")
     judges = [a for a in t.agents if a.can_judge]
     if not judges:
         raise ValueError("no agent can judge: set judge = true on at least one agent")

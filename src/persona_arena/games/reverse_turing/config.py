@@ -160,7 +160,8 @@ class ReverseTuringConfig(BaseModel):
         if not self.foils and self.candidates is not None:
             raise ValueError("candidates: without foils there are no foil seats to fill; leave it out")
         if self.n_candidates > 8:
-            raise ValueError(f"{self.n_candidates} candidates with the partial twins; at most 8")
+            with_twins = " with the partial twins" if self.partial_twins else " (the twin and the foils)"
+            raise ValueError(f"{self.n_candidates} candidates{with_twins}; at most 8")
         return self
 
     @model_serializer(mode="wrap")
