@@ -139,6 +139,8 @@ def test_replies_are_readable_sentences():
     assert render("GO ON , PLEASE") == "Go on, please."
     assert render("YOU HAVE A PARTICULAR PERSON IN MIND, DON'T YOU") == \
         "You have a particular person in mind, don't you?"
+    # a contraction of "I" that opens a sentence keeps its second part lower case
+    assert render("I'VE TOLD YOU BEFORE , I DON'T CARE . I'M SURE") == "I've told you before, I don't care. I'm sure."
 
 
 def test_echoed_names_keep_the_users_capitalisation():

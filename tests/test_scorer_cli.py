@@ -115,12 +115,14 @@ def test_report_shows_tag_counts_after_scoring(tmp_path):
         assert done.returncode == 0, done.stderr
         return done.stdout
 
-    run("play", "negotiation", "--party", "eliza@honest", "--party", "scripted@saboteur", "--rounds", "2",
+    run("play", "negotiation", "--party", "eliza@honest", "--party", "scripted;seed=3@saboteur", "--rounds", "2",
         "--run", "tagged")
     assert _json.loads(run("report", "tagged", "--json"))["tags"] is None  # not scored yet
     run("score", "tagged")
     report = _json.loads(run("report", "tagged", "--json"))
     rows = {(r["agent"], r["role"]): r for r in report["tags"]["rows"]}
+    # under the report's names, as in its other tables (the scorer stores the specs)
     assert set(rows) == {("eliza", "blue party"), ("scripted", "red party")}
+    assert report["agent_specs"] == {"eliza": "eliza", "scripted": "scripted;seed=3"}
     assert all(r["utterances"] > 0 for r in rows.values())
     assert "scorer tags (rules" in run("report", "tagged")

@@ -510,7 +510,8 @@ def render(reply: str, casing: dict[str, str] | None = None) -> str:
     capital = True
     for i, word in enumerate(out):
         if capital:
-            out[i] = re.sub(r"[a-z]", lambda m: m.group().upper(), word, count=1)
+            # the word's first letter (after a quote, say): "I've" stays, not "I'Ve"
+            out[i] = re.sub(r"[A-Za-z]", lambda m: m.group().upper(), word, count=1)
         capital = word.endswith(".")
     text = " ".join(out)
     if not text:

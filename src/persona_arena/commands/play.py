@@ -183,7 +183,8 @@ def print_reverse_turing(events) -> None:
                       + (f" — guess {v['guess']}" if v["guess"] else "")
                       + (" (defaulted)" if v["defaulted"] else ""))
     o = summary.outcome or {}
-    console.print(f"[bold]result: {summary.result}[/] — guess {o.get('guess')}, twin {twin}, "
+    guess = f"guess {o['guess']}" if o.get("guess") else "no guess"
+    console.print(f"[bold]result: {summary.result}[/] — {guess}, twin {twin}, "
                   f"rounds used {o.get('rounds_used')}, final p(twin) {o.get('p_twin', 0):.2f}, "
                   f"violations {summary.violations}")
 

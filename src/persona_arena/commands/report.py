@@ -84,6 +84,9 @@ async def show_report(run: str, db: str | None, as_json: bool, *, html: Path | N
         with console.status("likelihood oracle: scoring every reply under its judge's model…"):
             picks = await asyncio.to_thread(score_run, events)
     result = report_for_run(run, row.meta, session_infos(sessions, events), oracle=picks)
+    if counts is not None:  # the scorer stores specs; the report's names for them
+        name_of = {spec: name for name, spec in result["agent_specs"].items()}
+        counts["rows"] = [{**r, "agent": name_of.get(r["agent"], r["agent"])} for r in counts["rows"]]
     result["tags"] = counts  # null until `arena score RUN` has tagged the run
     stale_strategies = False
     if result["game"] != "negotiation":

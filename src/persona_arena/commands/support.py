@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -11,7 +13,9 @@ from rich.markup import escape
 
 from persona_arena.core.specs import AgentSpec, SpecError
 
-console = Console()
+# Written to a file or a pipe, Rich would assume 80 columns and cut table cells ("0.0…");
+# there the width is COLUMNS when set, else wide enough for every table.
+console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160)
 err_console = Console(stderr=True, soft_wrap=True)  # messages are not broken mid-path
 
 DbOption = Annotated[str | None, typer.Option("--db", help="database URL (default: ARENA_DB or sqlite under transcripts/)")]

@@ -198,4 +198,5 @@ def build_negotiation_report(run_id: str, meta: dict[str, Any], sessions: list[S
         "paired_conditions": paired_conditions(rows),
         "ratings": ratings(rows),
         "sessions": rows,
+        "agent_specs": {name: spec for spec, name in names.items()},
     }

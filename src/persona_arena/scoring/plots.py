@@ -27,14 +27,19 @@ def _png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def _heatmap(title: str, rows: list[str], cols: list[str], values: list[list[float]], fmt: str) -> bytes:
+def _heatmap(title: str, rows: list[str], cols: list[str], values: list[list[float | None]], fmt: str) -> bytes:
+    """`None`: no data for that cell (a judge that never met that candidate), left blank."""
     fig, ax = plt.subplots(figsize=(1.6 + 1.1 * max(len(cols), 1), 1.4 + 0.6 * max(len(rows), 1)))
-    image = ax.imshow(values, cmap="Blues", aspect="auto")
+    image = ax.imshow([[float("nan") if v is None else v for v in row] for row in values], cmap="Blues",
+                      aspect="auto")
     ax.set_xticks(range(len(cols)), cols, rotation=30, ha="right")
     ax.set_yticks(range(len(rows)), rows)
-    top = max((v for row in values for v in row), default=0) or 1
+    top = max((v for row in values for v in row if v is not None), default=0) or 1
     for i, row in enumerate(values):
         for j, v in enumerate(row):
+            if v is None:
+                ax.text(j, i, "n/a", ha="center", va="center", color=GREY)
+                continue
             ax.text(j, i, format(v, fmt), ha="center", va="center", color="white" if v > top / 2 else "black")
     ax.set_title(title)
     fig.colorbar(image, ax=ax)
@@ -84,7 +89,7 @@ def _probabilities(r: dict[str, Any]) -> bytes | None:
     judges = list(r["probability_matrix"])
     cols = sorted({c for row in r["probability_matrix"].values() for c in row})
     return _heatmap("Mean final probability (perceived similarity)", judges, cols,
-                    [[r["probability_matrix"][j].get(c, 0.0) for c in cols] for j in judges], ".2f")
+                    [[r["probability_matrix"][j].get(c) for c in cols] for j in judges], ".2f")
 
 
 def _p_twin_by_round(r: dict[str, Any]) -> bytes | None:

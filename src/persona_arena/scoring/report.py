@@ -136,6 +136,7 @@ def build_report(run_id: str, meta: dict[str, Any], sessions: list[SessionInfo],
                                for j, cols in sorted(prob_sums.items())},
         "ratings": ratings(rows),
         "sessions": rows,
+        "agent_specs": {name: spec for spec, name in names.items()},
         # The analysis statistics: all of them under `statistics`, and the ones whose names were
         # free also at the top level (`games` was already the session counts; `confusion` has
         # the same shape as before: judge -> picked agent -> games).
