@@ -83,6 +83,13 @@ def test_html_report_opens_in_headless_chromium_without_errors(tmp_path, text, p
     page = (tmp_path / "out/report.html").read_text()
     assert "<script" not in page and "http://" not in page and "https://" not in page  # self-contained
     assert report["run"] in page
+    if report["game"] == "reverse-turing":  # the analysis of the table form, in figures the JSON has
+        st = report["statistics"]
+        for heading in ("Calibration and bias", "Identity kinds picked"):
+            assert f"<h2>{heading}" in page
+        assert f"<td>{st['brier']:.3f}</td>" in page
+        low, high = report["overall"]["ci95"]
+        assert f"<td>{low:.3f} – {high:.3f}</td>" in page  # an interval, not a JSON list
     errors, rendered = open_in_chromium(tmp_path / "out/report.html", tmp_path / "out/screenshot.png")
     assert errors == []
     assert rendered == len(plots)

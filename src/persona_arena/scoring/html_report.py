@@ -27,6 +27,8 @@ def _cell(value: Any) -> str:
         return '<span class="muted">–</span>'
     if isinstance(value, float):
         return f"{value:.3f}"
+    if isinstance(value, list) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value):
+        return f"{value[0]:.3f} – {value[1]:.3f}"  # an interval
     if isinstance(value, (list, dict)):
         return html.escape(json.dumps(value))
     return html.escape(str(value))
@@ -45,10 +47,48 @@ def _reverse_turing_tables(r: dict[str, Any]) -> list[str]:
                [[j["judge"], *(j[c] for c in acc_cols)] for j in r["judges"]]
                + [["all", *(r["overall"][c] for c in acc_cols)]]),
         _table("Games", ["session", "judge", "foils", "picked", "result", "p(twin) by round", "violations"],
-               [[s["session_id"], s["judge"], ", ".join(s["foils"]), s["picked"], s["result"],
+               [[s["session_id"], s["judge"], ", ".join(s["foils"]),
+                 s["picked"] and s["picked"] + (" (twin)" if s["picked_kind"] == "twin" else ""), s["result"],
                  " ".join(f"{p:.2f}" for p in s["p_twin_by_round"]), s["violations"]] for s in r["sessions"]]),
+        *_analysis_tables(r),
         *_strategy_tables(r),
     ]
+
+
+def _analysis_tables(r: dict[str, Any]) -> list[str]:
+    """Calibration and bias, identity kinds picked, and the likelihood oracle (with --oracle)."""
+    st = r.get("statistics")
+    if not st:
+        return []
+    tables = [_table("Calibration and bias", ["measure", "value", "df", "p"], [
+        ["Brier score", st["brier"], None, None], ["log-loss", st["log_loss"], None, None],
+        ["expected calibration error", st["reliability"]["ece"], None, None],
+        ["position bias χ²", st["position_bias"]["chi2"], st["position_bias"]["dof"], st["position_bias"]["p"]],
+        ["nickname bias χ²", st["nickname_bias"]["chi2"], st["nickname_bias"]["dof"], st["nickname_bias"]["p"]],
+        ["no-guess rate", st["no_guess_rate"], None, None]])]
+    kinds = sorted({k for row in st["confusion_identity"].values() for k in row})
+    tables.append(_table("Identity kinds picked (games)", ["judge", *kinds],
+                         [[judge, *(row.get(k, 0) for k in kinds)] for judge, row in st["confusion_identity"].items()]))
+    o = r.get("oracle")
+    if o:
+        rows = [[judge, c["oracle"]["games"], c["oracle"]["accuracy"], c["verbal"]["accuracy"], c["introspection_gap"],
+                 c["gap_ci95"], c["mcnemar_p"]] for judge, c in [*o["by_judge"].items(), ("all", o["overall"])]]
+        skipped = f"; not scored: {', '.join(o['skipped'])}" if o.get("skipped") else ""
+        tables.append(_table(f"Likelihood oracle vs verbal answers{skipped}",
+                             ["judge", "games", "oracle", "verbal", "gap (oracle − verbal)", "95% CI", "McNemar p"],
+                             rows))
+    return tables
+
+
+def _tag_table(r: dict[str, Any]) -> list[str]:
+    counts = r.get("tags")
+    if not counts:
+        return []
+    labels = sorted({label for row in counts["rows"] for label in row["labels"]})
+    return [_table(f"Scorer tags ({counts['backend']}, {counts['utterances']} utterances: utterances carrying each label)",
+                   ["agent", "role", "utterances", *labels],
+                   [[row["agent"], row["role"], row["utterances"], *(row["labels"].get(label, 0) for label in labels)]
+                    for row in counts["rows"]])]
 
 
 def _strategy_tables(r: dict[str, Any]) -> list[str]:
@@ -114,6 +154,7 @@ def render_html(report: dict[str, Any], plots: dict[str, bytes] | None = None) -
         f'<figure><img alt="{html.escape(name)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
         f"<figcaption class=\"muted\">{html.escape(name)}</figcaption></figure>" for name, png in plots.items())
     tables = _negotiation_tables(report) if report["game"] == "negotiation" else _reverse_turing_tables(report)
+    tables += _tag_table(report)
     ratings = report["ratings"]
     bt = report.get("bradley_terry") or {"table": [], "method": ""}
     tables += [
@@ -126,5 +167,6 @@ def render_html(report: dict[str, Any], plots: dict[str, bytes] | None = None) -
     return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
             f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>"
             f"<p>{html.escape(summary)}</p><h2>Plots</h2>{figures}{''.join(tables)}"
-            f"<p class=\"muted\">schema {html.escape(report['schema'])}; the same numbers as "
-            f"<code>arena report {html.escape(report['run'])} --json</code>.</p></body></html>")
+            f"<p class=\"muted\">schema {html.escape(report['schema'])}; every number here is in "
+            f"<code>arena report {html.escape(report['run'])} --json</code>, which has more (reliability bins, "
+            f"p(twin) by round, per-game detail).</p></body></html>")
