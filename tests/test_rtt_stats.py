@@ -130,8 +130,10 @@ def test_statistics_and_oracle_block():
     assert stats["confusion_identity"] == {"qwen": {"exact": 1, "other": 1}, "gemma": {"no-guess": 1}} \
         or stats["confusion_identity"] == {"gemma": {"no-guess": 1}, "qwen": {"exact": 1, "other": 1}}
     assert stats["p_twin_by_round"][1] == {"round": 2, "games": 1, "mean_p_twin": 0.5}
-    oracle = oracle_comparison(games, {"s1": {"pick": "A"}, "s2": {"pick": "B"}, "s3": {"pick": None}})
+    oracle = oracle_comparison(games, {"s1": {"pick": "A"}, "s2": {"pick": "B"},
+                                       "s3": {"pick": None, "reason": "no candidate reply to score"}})
     qwen = oracle["by_judge"]["qwen"]
     assert qwen["oracle"]["correct"] == 2 and qwen["verbal"]["correct"] == 1
     assert qwen["introspection_gap"] == pytest.approx(0.5)
     assert oracle["skipped"] == ["s3"] and "gemma" not in oracle["by_judge"]
+    assert oracle["skipped_reasons"] == {"s3": "no candidate reply to score"}

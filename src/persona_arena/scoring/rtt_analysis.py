@@ -138,6 +138,7 @@ def oracle_comparison(games: list[GameFacts], picks: dict[str, dict[str, Any]]) 
                   "in the context each reply was given; the oracle picks the most likely candidate",
         "scored_games": sum(len(p) for p in judges.values()),
         "skipped": sorted({s for s, o in picks.items() if o.get("pick") is None}),
+        "skipped_reasons": {s: o.get("reason") for s, o in sorted(picks.items()) if o.get("pick") is None},
         "overall": compare([p for ps in judges.values() for p in ps]),
         "by_judge": {j: compare(ps) for j, ps in sorted(judges.items())},
     }
