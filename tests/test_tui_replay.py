@@ -179,9 +179,19 @@ def test_jsonl_source_is_lazy_and_names_bad_lines(tmp_path):
     lines = RT_SAMPLE.read_text().splitlines()
     broken = tmp_path / "broken.jsonl"
     broken.write_text("\n".join([lines[0], lines[2], ""]) + "\n")  # seq 0 then seq 2
-    gap = JsonlSource(broken)
+    # the order of the whole file is checked on open (plain JSON), before any screen opens
     with pytest.raises(TranscriptError, match=r"broken.jsonl:2: .*expected seq 1, found 2"):
-        gap.event(1)
+        JsonlSource(broken)
+    garbage = tmp_path / "garbage.jsonl"
+    garbage.write_text("\n".join([*lines[:5], "garbage", *lines[5:10]]) + "\n")
+    with pytest.raises(TranscriptError, match=r"garbage.jsonl:6: not a valid event"):
+        JsonlSource(garbage)
+    other = json.loads(lines[1])
+    other["session_id"] = "another"
+    joined = tmp_path / "joined.jsonl"
+    joined.write_text("\n".join([lines[0], json.dumps(other)]) + "\n")
+    with pytest.raises(TranscriptError, match="a second session"):
+        JsonlSource(joined)
     not_json = tmp_path / "not-json.jsonl"
     not_json.write_text("{oops\n")
     with pytest.raises(TranscriptError, match="not-json.jsonl:1: not a valid event"):
@@ -236,3 +246,25 @@ def test_tags_that_do_not_fit_the_text_are_ignored():
     projection.fold_all()
     tags = projection.entries[-1].tags
     assert [(t.label, t.start, t.end) for t in tags] == [("hedge", 0, 9), ("whole", 0, len(reply.payload["text"]))]
+
+
+def test_a_negotiation_played_here_shows_its_briefs_and_goals_as_text():
+    """The game records a persona's rules as one text and the setup's hidden goal as a whole
+    goal (kind, text, …): shown as text, not one rule per character or a Python dict."""
+    from persona_arena.core.specs import AgentSpec
+    from persona_arena.games.negotiation.config import NegotiationConfig
+    from persona_arena.games.negotiation.game import Negotiation
+
+    scripted = AgentSpec(model="scripted")
+    config = NegotiationConfig(parties=[{"agent": scripted, "persona": "honest"},
+                                        {"agent": scripted, "persona": "saboteur"},
+                                        {"agent": scripted, "persona": "plain"}], scenario="joint-project")
+    start = Negotiation().setup(config, 3)
+    events = [Event.stamp(d, run_id="r", session_id="s", seq=i) for i, d in enumerate(start.events)]
+    goal = next(p["hidden_goal"] for p in events[0].payload["parties"] if p["hidden_goal"])
+    god = Projection(ListSource(events, title="played"), view_for("negotiation"), GOD, raw=True)
+    god.fold_all()
+    text = "\n".join(e.text for e in god.entries)
+    assert "rule: " in text and not any(len(line) == len("rule: x") for line in text.splitlines()
+                                        if line.startswith("rule: "))
+    assert f"hidden goal: {goal['text']}" in text and "{'kind'" not in text

@@ -8,6 +8,7 @@ source grows while a game is being played.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -88,6 +89,7 @@ class JsonlSource:
         self._parsed: list[Event | None] = [None] * len(self._offsets)
         self._file = path.open("rb")
         self.event(0)  # a file that is not a transcript fails here, before any screen opens
+        self._check_order()
 
     def __len__(self) -> int:
         return len(self._offsets)
@@ -110,6 +112,25 @@ class JsonlSource:
             raise TranscriptError(f"{self.path}:{lineno}: a second session ({event.session_id}) in one transcript")
         self._parsed[index] = event
         return event
+
+    def _check_order(self) -> None:
+        """Every line is JSON with the next `seq` of the same session: checked on open (plain
+        JSON, no validation: a few ms per thousand events), so a broken or joined file fails
+        before any screen opens rather than when the reader reaches the line."""
+        session_id = self.event(0).session_id
+        for index, (start, end, lineno) in enumerate(self._offsets):
+            self._file.seek(start)
+            try:
+                row = json.loads(self._file.read(end - start))
+            except ValueError:
+                raise TranscriptError(f"{self.path}:{lineno}: not a valid event: not JSON") from None
+            if not isinstance(row, dict) or row.get("seq") != index:
+                found = row.get("seq") if isinstance(row, dict) else None
+                raise TranscriptError(f"{self.path}:{lineno}: events are not in gapless seq order "
+                                      f"(expected seq {index}, found {found})")
+            if row.get("session_id") != session_id:
+                raise TranscriptError(f"{self.path}:{lineno}: a second session ({row.get('session_id')}) "
+                                      "in one transcript")
 
     def close(self) -> None:
         self._file.close()

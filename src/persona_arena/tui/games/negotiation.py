@@ -32,6 +32,17 @@ def own_score(brief: dict[str, Any], options: dict[str, Any]) -> int | None:
         return None
 
 
+def persona_rules(persona: dict[str, Any]) -> list[str]:
+    """A persona's rules: one text in games played here, a list in older logs."""
+    rules = persona.get("rules") or []
+    return [rules] if isinstance(rules, str) else [str(r) for r in rules]
+
+
+def goal_text(goal: Any) -> str:
+    """A hidden goal: its text (`game.setup` records the whole goal, a brief only its text)."""
+    return str(goal.get("text") or goal.get("kind")) if isinstance(goal, dict) else str(goal)
+
+
 class NegotiationView:
     game = "negotiation"
     panel_types = frozenset({"game.setup", "game.started", "party.brief", "proposal.made", "proposal.scored",
@@ -55,16 +66,16 @@ class NegotiationView:
         if event.type == "game.setup":
             lines = [f"scenario {p.get('scenario', {}).get('name')}, {p.get('condition')}"]
             for party in p.get("parties", []):
-                goal = f"; hidden goal: {party['hidden_goal']}" if party.get("hidden_goal") else ""
+                goal = f"; hidden goal: {goal_text(party['hidden_goal'])}" if party.get("hidden_goal") else ""
                 lines.append(f"{party.get('name')} = {party['player']} ({party.get('color')}): {party.get('agent')}; "
                              f"minimum {party.get('minimum')}{goal}")
             return Described(EntryKind.SECRET, "server", text="\n".join(lines), note=f"setup, seed {p.get('seed')}")
         if event.type == "party.brief":
             persona = p.get("persona") or {}
             lines = [f"persona: {persona.get('name')} ({persona.get('color')})"]
-            lines += [f"rule: {r}" for r in persona.get("rules", [])]
+            lines += [f"rule: {r}" for r in persona_rules(persona)]
             if p.get("hidden_goal"):
-                lines.append(f"hidden goal: {p['hidden_goal']}")
+                lines.append(f"hidden goal: {goal_text(p['hidden_goal'])}")
             lines.append(f"minimum: {p.get('minimum')}; monitored: {'yes' if p.get('monitored') else 'no'}")
             return Described(EntryKind.PRIVATE, known.label(str(p.get("player", event.actor))),
                              text="\n".join(lines), note="brief")
@@ -155,7 +166,7 @@ class NegotiationView:
                 roster.append(f"{party.get('name')} ({party['player']}) {party.get('color')}\n",
                               style="red" if party.get("color") == "red" else "")
                 if party.get("hidden_goal"):
-                    roster.append(f"  hidden goal: {party['hidden_goal']}\n", style="magenta")
+                    roster.append(f"  hidden goal: {goal_text(party['hidden_goal'])}\n", style="magenta")
             parts.append(roster)
         ended = events.last("game.outcome") or events.last("game.ended")
         if ended is not None:
