@@ -104,9 +104,12 @@ async def test_runs_filter_leaderboard_and_open_a_game(tmp_path):
         assert screen.query_one("#runs").row_count == 1 and screen.run_id == NEG_RUN
         screen.query_one("#filter").value = ""
         await pilot.pause()
+        assert screen.run_id == NEG_RUN  # a refill keeps the run chosen (it does not jump to row 0)
+        assert screen.query_one("#filter").has_focus
+        await pilot.press("escape")  # esc leaves the filter, not the app
+        assert app.is_running and screen.query_one("#runs").has_focus
 
-        screen.query_one("#runs").focus()
-        await pilot.press("home")  # back to the reverse-turing run
+        await pilot.press("up")  # back to the reverse-turing run
         await pilot.pause()
         assert screen.run_id == RT_RUN
         await pilot.press("l")
@@ -250,3 +253,28 @@ def test_replay_command_checks_its_target(tmp_path, cli_runner):
     assert result.exit_code == 2 and "bad.jsonl:1: not a valid event" in result.output
     result = runner.invoke(cli_app, ["watch", "--broker", "http://nowhere"])
     assert result.exit_code == 2 and "--broker" in result.output
+
+
+def test_filters_names_and_games_of_runs_played_with_arena_play():
+    from persona_arena.tui.catalog import GameRow
+    from persona_arena.tui.leaderboard import leaderboard_tables
+    from persona_arena.tui.screens.runs import Filter, players_label, run_game
+
+    def game(outcome, players=None):
+        return GameRow("s", "r", None, "negotiation", 0, "finished", players or {"party-1": "scripted"}, outcome)
+
+    deal, no_deal = game({"deal": True}), game({"deal": False})
+    # a whole label is that label only; a part of one still matches as a substring
+    assert Filter.parse("outcome:deal").matches(deal) and not Filter.parse("outcome:deal").matches(no_deal)
+    assert Filter.parse("outcome:no-deal").matches(no_deal) and Filter.parse("outcome:no").matches(no_deal)
+    # agents by the run's names (its agent ids, as the leaderboard shows them) and by spec
+    named = game({"deal": True}, {"party-1": "scripted;seed=7", "party-2": "eliza"})
+    names = {"scripted;seed=7": "alpha", "eliza": "beta"}
+    assert Filter.parse("agent:alpha").matches(named, names) and Filter.parse("agent:seed=7").matches(named, names)
+    assert players_label(named, names) == "alpha, beta"
+    # an `arena play` run records no game in its meta: its sessions say which
+    assert run_game({"meta": {}, "games": ["negotiation"]}) == "negotiation"
+    assert run_game({"meta": {"game": "reverse-turing"}, "games": []}) == "reverse-turing"
+    assert run_game({"meta": {}, "games": []}) == "?"
+    # a run without games yet has no leaderboard of either kind
+    assert "no games in run r yet" in str(leaderboard_tables("r", {"game": "reverse-turing"}, [], {}))

@@ -345,14 +345,18 @@ class Store:
                 .group_by(RunRow.id).order_by(RunRow.created_at)
             )).all()
             status_rows = (await s.exec(
-                select(SessionRow.run_id, SessionRow.status, func.count()).group_by(
-                    SessionRow.run_id, SessionRow.status)
+                select(SessionRow.run_id, SessionRow.status, SessionRow.game, func.count()).group_by(
+                    SessionRow.run_id, SessionRow.status, SessionRow.game)
             )).all()
         by_status: dict[str, dict[str, int]] = {}
-        for run_id, status, count in status_rows:
-            by_status.setdefault(run_id, {})[status] = count
+        games: dict[str, set[str]] = {}
+        for run_id, status, game, count in status_rows:
+            statuses = by_status.setdefault(run_id, {})
+            statuses[status] = statuses.get(status, 0) + count
+            games.setdefault(run_id, set()).add(game)
         return [{"id": run.id, "created_at": _utc(run.created_at), "sessions": n,
-                 "status": by_status.get(run.id, {}), "meta": run.meta} for run, n in rows]
+                 "status": by_status.get(run.id, {}), "games": sorted(games.get(run.id, ())), "meta": run.meta}
+                for run, n in rows]
 
     async def usage_by_run(self) -> dict[str, dict[str, float]]:
         """Tokens and cost per run, summed over its agent replies (all sessions, any status:

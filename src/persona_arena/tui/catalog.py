@@ -43,7 +43,8 @@ class GameRow:
 
 class Catalog(Protocol):
     async def runs(self) -> list[dict[str, Any]]:
-        """As `Store.runs()`: id, created_at, sessions, status (count per status), meta; oldest first."""
+        """As `Store.runs()`: id, created_at, sessions, status (count per status), games (its
+        sessions' games), meta; oldest first."""
         ...
 
     async def sessions(self, run_id: str) -> list[GameRow]:
@@ -76,11 +77,15 @@ class SqliteCatalog:
         runs = self._query("SELECT runs.id, runs.created_at, runs.meta, COUNT(sessions.id) FROM runs "
                            "LEFT JOIN sessions ON sessions.run_id = runs.id GROUP BY runs.id ORDER BY runs.created_at")
         by_status: dict[str, dict[str, int]] = {}
-        for run_id, status, count in self._query("SELECT run_id, status, COUNT(*) FROM sessions "
-                                                 "GROUP BY run_id, status"):
-            by_status.setdefault(run_id, {})[status] = count
+        games: dict[str, set[str]] = {}
+        for run_id, status, game, count in self._query("SELECT run_id, status, game, COUNT(*) FROM sessions "
+                                                       "GROUP BY run_id, status, game"):
+            statuses = by_status.setdefault(run_id, {})
+            statuses[status] = statuses.get(status, 0) + count
+            games.setdefault(run_id, set()).add(game)
         return [{"id": run_id, "created_at": _timestamp(created), "sessions": n,
-                 "status": by_status.get(run_id, {}), "meta": _json(meta) or {}}
+                 "status": by_status.get(run_id, {}), "games": sorted(games.get(run_id, ())),
+                 "meta": _json(meta) or {}}
                 for run_id, created, meta, n in runs]
 
     def _sessions(self, run_id: str) -> list[GameRow]:

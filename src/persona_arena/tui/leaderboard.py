@@ -11,7 +11,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from persona_arena.scoring.summary import agent_label
+from persona_arena.scoring.summary import agent_names
 
 if TYPE_CHECKING:  # imported when used: the Runs screen's first paint needs outcome_label only
     from persona_arena.core.events import Event
@@ -48,12 +48,14 @@ async def finished_events(store: Store, run_id: str, types: tuple[str, ...] | No
 def leaderboard_tables(run_id: str, meta: dict[str, Any], sessions: list[SessionRow],
                        events: dict[str, list[Event]]) -> RenderableType:
     games = {s.game for s in sessions}
+    if not sessions:
+        return Text(f"no games in run {run_id} yet")
     if games == {"reverse-turing"}:
         from persona_arena.scoring.report import SessionInfo, build_report  # scipy: loaded when needed
 
         infos = [SessionInfo(s.id, s.status, s.job_key, events.get(s.id, [])) for s in sessions]
         return _reverse_turing(build_report(run_id, meta, infos))
-    return _outcomes_by_agent(sessions)
+    return _outcomes_by_agent(sessions, meta)
 
 
 def outcome_label(session: SessionRow | GameRow) -> str:
@@ -94,10 +96,11 @@ def _reverse_turing(report: dict[str, Any]) -> RenderableType:
     return Group(summary, judges, ratings)
 
 
-def _outcomes_by_agent(sessions: list[SessionRow]) -> RenderableType:
+def _outcomes_by_agent(sessions: list[SessionRow], meta: dict[str, Any]) -> RenderableType:
+    names = agent_names(meta.get("agents") or {}, (spec for s in sessions for spec in s.players.values()))
     by_agent: dict[str, Counter[str]] = defaultdict(Counter)
     for s in sessions:
-        for agent in dict.fromkeys(agent_label(spec) for spec in s.players.values()):
+        for agent in dict.fromkeys(names[spec] for spec in s.players.values()):
             by_agent[agent][outcome_label(s)] += 1
     labels = sorted({label for counts in by_agent.values() for label in counts})
     table = Table(title="Outcomes by agent (games played)", expand=True, title_justify="left")

@@ -19,12 +19,14 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane
 
-from persona_arena.scoring.summary import agent_label
+from persona_arena.scoring.summary import agent_label, agent_names
 from persona_arena.tui.catalog import Catalog, GameRow
 from persona_arena.tui.leaderboard import outcome_label
 from persona_arena.tui.widgets import KeyBar
 
 FILTER_KEYS = ("game", "agent", "outcome")
+OUTCOME_LABELS = frozenset({"correct", "wrong", "no-guess", "deal", "no-deal", "finished", "failed", "running",
+                            "abandoned"})
 _BACK = Binding.Group("back", compact=True)
 FIRST_ROWS = 60  # games tabulated before the first paint; more than a screen holds
 
@@ -53,18 +55,27 @@ class Filter:
     def matches_game(self, game: str) -> bool:
         return all(g in game.lower() for g in self.game)
 
-    def matches(self, session: GameRow) -> bool:
-        agents = " ".join(session.players.values()).lower()
+    def matches(self, session: GameRow, names: dict[str, str] | None = None) -> bool:
+        """`names`: the run's names for agent specs (its agent ids), matched as well."""
+        agents = " ".join([*session.players.values(), *((names or {}).get(s, "") for s in session.players.values())])
+        agents = agents.lower()
         outcome = outcome_label(session).lower()
         return (self.matches_game(session.game)
                 and all(a in agents for a in self.agent)
-                and all(o in outcome for o in self.outcome)
+                # a whole label is that label only (deal is not no-deal); a part of one, a substring
+                and all(o == outcome if o in OUTCOME_LABELS else o in outcome for o in self.outcome)
                 and all(w in session.id.lower() for w in self.words))
 
 
-def players_label(session: GameRow) -> str:
-    agents = list(dict.fromkeys(agent_label(spec) for spec in session.players.values()))
+def players_label(session: GameRow, names: dict[str, str] | None = None) -> str:
+    """The session's agents under the run's names (its agent ids, as the leaderboard shows them)."""
+    agents = list(dict.fromkeys((names or {}).get(spec) or agent_label(spec) for spec in session.players.values()))
     return ", ".join(agents)
+
+
+def run_game(run: dict[str, Any]) -> str:
+    """A run's game: the tournament's, else its sessions' (an `arena play` run records none)."""
+    return run["meta"].get("game") or ", ".join(run.get("games") or []) or "?"
 
 
 class RunsScreen(Screen[None]):
@@ -93,6 +104,7 @@ class RunsScreen(Screen[None]):
         self.runs: list[dict[str, Any]] = []
         self.run_id: str | None = None
         self.sessions: list[GameRow] = []
+        self.names: dict[str, str] = {}  # the selected run's names for its agent specs
         self.loaded = asyncio.Event()   # set once the first screen is drawn with its data
         self.leaderboard_ready = asyncio.Event()
         self._fill_generation = 0
@@ -136,19 +148,26 @@ class RunsScreen(Screen[None]):
         await self.app.store()
 
     def _visible_runs(self) -> list[dict[str, Any]]:
-        return [r for r in self.runs if self.filter.matches_game(str(r["meta"].get("game", "")))]
+        return [r for r in self.runs if self.filter.matches_game(run_game(r))]
 
     def _fill_runs(self) -> None:
         table = self.query_one("#runs", DataTable)
         table.clear()
-        for r in self._visible_runs():
+        visible = self._visible_runs()
+        for r in visible:
             status = r["status"]
-            table.add_row(r["id"], r["meta"].get("game", "?"), str(r["sessions"]),
+            table.add_row(r["id"], run_game(r), str(r["sessions"]),
                           str(status.get("finished", 0)), str(status.get("failed", 0)), key=r["id"])
+        ids = [r["id"] for r in visible]
+        if self.run_id in ids:  # a refill keeps the run the reader had chosen
+            table.move_cursor(row=ids.index(self.run_id))
 
     async def select_run(self, run_id: str) -> None:
         self.run_id = run_id
         self.sessions = await self.catalog.sessions(run_id)
+        run = next((r for r in self.runs if r["id"] == run_id), None)
+        self.names = agent_names((run or {}).get("meta", {}).get("agents") or {},
+                                 (spec for s in self.sessions for spec in s.players.values()))
         self._fill_games()
         self.leaderboard_ready.clear()
         self._board_run = None
@@ -173,7 +192,7 @@ class RunsScreen(Screen[None]):
         table = self.query_one("#games", DataTable)
         table.clear()
         self._fill_generation += 1
-        rows = [s for s in self.sessions if self.filter.matches(s)]
+        rows = [s for s in self.sessions if self.filter.matches(s, self.names)]
         self._add_game_rows(rows[:FIRST_ROWS])
         if len(rows) > FIRST_ROWS:  # after the screen is drawn (so after `loaded` on the first one)
             self.call_after_refresh(self.call_later, self._add_game_rows_later, rows[FIRST_ROWS:],
@@ -190,7 +209,8 @@ class RunsScreen(Screen[None]):
         for s in rows:
             label = outcome_label(s)
             style = {"correct": "green", "deal": "green", "wrong": "red", "failed": "red"}.get(label, "")
-            table.add_row(s.id, str(s.seed), s.status, Text(label, style=style), players_label(s), key=s.id)
+            table.add_row(s.id, str(s.seed), s.status, Text(label, style=style), players_label(s, self.names),
+                          key=s.id)
 
     @work(thread=True, exclusive=True, group="leaderboard")
     def _compute_leaderboard(self, run_id: str) -> None:
@@ -219,14 +239,22 @@ class RunsScreen(Screen[None]):
             self.leaderboard_ready.set()
 
     @on(Input.Changed, "#filter")
-    def _filter_changed(self, message: Input.Changed) -> None:
+    async def _filter_changed(self, message: Input.Changed) -> None:
         self.filter = Filter.parse(message.value)
         self._fill_runs()
-        self._fill_games()
+        shown = [r["id"] for r in self._visible_runs()]
+        if shown and self.run_id not in shown:  # the chosen run is filtered out: the first one shown
+            self.query_one("#runs", DataTable).move_cursor(row=0)
+            await self.select_run(shown[0])
+        else:
+            self._fill_games()
 
     @on(DataTable.RowHighlighted, "#runs")
     async def _run_highlighted(self, message: DataTable.RowHighlighted) -> None:
         run_id = message.row_key.value
+        # Only the reader's moves choose a run: refilling the table (a filter) highlights row 0.
+        if not self.query_one("#runs", DataTable).has_focus:
+            return
         if run_id is not None and run_id != self.run_id:
             await self.select_run(run_id)
 
@@ -271,6 +299,9 @@ class RunsScreen(Screen[None]):
         tabs.active = "games-tab" if tabs.active == "board-tab" else "board-tab"
 
     def action_back(self) -> None:
+        if self.query_one("#filter", Input).has_focus:  # Esc leaves the filter, not the app
+            self.query_one("#runs", DataTable).focus()
+            return
         if len(self.app.screen_stack) > 2:
             self.app.pop_screen()
         else:
