@@ -117,3 +117,13 @@ def test_json_logs(tmp_path):
     proc = arena("--log-json", "--verbose", *PLAY, cwd=tmp_path)
     records = [json.loads(line) for line in proc.stderr.splitlines() if line.startswith("{")]
     assert {"session.started", "session.finished"} <= {r["event"] for r in records}
+
+
+def test_specs_and_texts_that_look_like_markup_are_printed_as_they_are(tmp_path):
+    """A system prompt (or a model's message) may hold `[/b]`: the summary and the report
+    print it, they do not read it as markup (which failed on a closing tag)."""
+    play = arena("play", "reverse-turing", "--judge", "scripted;system_prompt=[/b] hi", "--candidate",
+                 "scripted;system_prompt=[red]x", "--rounds", "1", "--run", "marked", cwd=tmp_path)
+    assert "[/b] hi" in play.stdout
+    report = arena("report", "marked", cwd=tmp_path)
+    assert "scripted;system_prompt=[red]x" in report.stdout

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import BaseModel, ValidationError
+from rich.markup import escape
 from rich.table import Table
 
 from persona_arena.commands.support import (
@@ -171,9 +172,10 @@ def print_reverse_turing(events) -> None:
     from persona_arena.scoring.summary import summarise
 
     summary = summarise(events)
-    table = Table("nickname", "player", "agent", "twin", title=f"{summary.session_id} — judge {summary.judge}")
+    # Specs (system prompts) and model text are printed as they are, never read as markup.
+    table = Table("nickname", "player", "agent", "twin", title=escape(f"{summary.session_id} — judge {summary.judge}"))
     for c in summary.candidates:
-        table.add_row(c["nickname"], c["player"], c["agent"], "★" if c["is_twin"] else "")
+        table.add_row(escape(c["nickname"]), c["player"], escape(c["agent"]), "★" if c["is_twin"] else "")
     console.print(table)
     verdicts = [e.payload for e in events if e.type == "judge.verdict"]
     twin = next(c["nickname"] for c in summary.candidates if c["is_twin"])
@@ -194,17 +196,18 @@ def print_negotiation(events) -> None:
     outcome = next((e.payload for e in events if e.type == "game.outcome"), None) or {}
     scenario = setup["scenario"]
     table = Table("player", "name", "agent", "persona", "minimum", "score", "leaks", "violations",
-                  title=f"{events[0].session_id} — {scenario['title']} ({setup['condition']})")
+                  title=escape(f"{events[0].session_id} — {scenario['title']} ({setup['condition']})"))
     for p in setup["parties"]:
         player = p["player"]
         color = "red" if p["color"] == "red" else "blue"
-        table.add_row(player, p["name"], p["agent"], f"[{color}]{p['persona']}[/]", str(p["minimum"]),
+        table.add_row(player, escape(p["name"]), escape(p["agent"]), f"[{color}]{escape(p['persona'])}[/]",
+                      str(p["minimum"]),
                       str(outcome.get("scores", {}).get(player, "-")), str(outcome.get("leaks", {}).get(player, 0)),
                       str(outcome.get("violations", {}).get(player, 0)))
     console.print(table)
     for e in events:
         if e.type == "party.message":
-            console.print(f"[dim]r{e.payload['round']}[/] {e.actor}: {e.payload['text']}")
+            console.print(f"[dim]r{e.payload['round']}[/] {e.actor}: {escape(e.payload['text'])}")
         elif e.type == "proposal.made":
             console.print(f"[dim]r{e.payload['round']}[/] {e.actor} proposes #{e.payload['proposal']}: "
                           + ", ".join(f"{k}={v}" for k, v in e.payload["options"].items()))

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from persona_arena.commands.support import (
@@ -165,7 +166,7 @@ def print_tags(counts: dict | None) -> None:
     table = Table("agent", "role", "utterances", *labels,
                   title=f"scorer tags ({counts['backend']}, {counts['utterances']} utterances; top labels)")
     for row in counts["rows"]:
-        table.add_row(row["agent"], row["role"], str(row["utterances"]),
+        table.add_row(escape(row["agent"]), row["role"], str(row["utterances"]),
                       *(str(row["labels"].get(label, 0)) for label in labels))
     console.print(table)
 
@@ -217,7 +218,7 @@ def _headline(r: dict) -> None:
 def _ratings(r: dict) -> None:
     ratings = Table("agent", "ordinal", "mu", "sigma", title=f"ratings ({r['ratings']['method']})")
     for a in r["ratings"]["table"]:
-        ratings.add_row(a["agent"], f"{a['ordinal']:.2f}", f"{a['mu']:.2f}", f"{a['sigma']:.2f}")
+        ratings.add_row(escape(a["agent"]), f"{a['ordinal']:.2f}", f"{a['mu']:.2f}", f"{a['sigma']:.2f}")
     console.print(ratings)
 
 
@@ -226,20 +227,20 @@ def print_report(r: dict) -> None:
     games = Table("#", "judge", "foils", "picked", "result", "p(twin)/round", "viol.", title="games")
     for i, s in enumerate(r["sessions"], 1):
         picked = "-" if not s["picked"] else s["picked"] + (" (twin)" if s["picked_kind"] == "twin" else "")
-        games.add_row(str(i), s["judge"], ", ".join(s["foils"]), picked, s["result"],
+        games.add_row(str(i), escape(s["judge"]), escape(", ".join(s["foils"])), escape(picked), s["result"],
                       " ".join(f"{p:.2f}" for p in s["p_twin_by_round"]), str(s["violations"]))
     console.print(games)
     acc = Table("judge", "games", "accuracy", "95% CI (Wilson)", "chance", "p", "mean p(twin)", "no guess",
                 title="accuracy by judge")
     for j in [*r["judges"], {"judge": "all", **r["overall"]}]:
         ci = "-" if not j["ci95"] else f"{j['ci95'][0]:.2f}–{j['ci95'][1]:.2f}"
-        acc.add_row(j["judge"], str(j["n"]), _fmt(j["accuracy"]), ci, _fmt(j["chance"]), _fmt(j["p_value"], ".3f"),
+        acc.add_row(escape(j["judge"]), str(j["n"]), _fmt(j["accuracy"]), ci, _fmt(j["chance"]), _fmt(j["p_value"], ".3f"),
                     _fmt(j["mean_p_twin"]), str(j["no_guess"]))
     console.print(acc)
     picked = sorted({p for row in r["confusion"].values() for p in row})
-    confusion = Table("judge \\ picked", *picked, title="confusion (games)")
+    confusion = Table("judge \\ picked", *(escape(p) for p in picked), title="confusion (games)")
     for judge, row in r["confusion"].items():
-        confusion.add_row(judge, *(str(row.get(p, 0)) for p in picked))
+        confusion.add_row(escape(judge), *(str(row.get(p, 0)) for p in picked))
     console.print(confusion)
     _analysis(r)
     _ratings(r)
@@ -261,7 +262,7 @@ def _analysis(r: dict) -> None:
     if set(kinds) - {"exact", "other", "no-guess"}:
         table = Table("judge \\ picked kind", *kinds, title="identity kinds picked (games)")
         for judge, row in st["confusion_identity"].items():
-            table.add_row(judge, *(str(row.get(k, 0)) for k in kinds))
+            table.add_row(escape(judge), *(str(row.get(k, 0)) for k in kinds))
         console.print(table)
     o = r.get("oracle")
     if o:
@@ -269,7 +270,7 @@ def _analysis(r: dict) -> None:
                       title="likelihood oracle vs verbal answers")
         for judge, c in [*o["by_judge"].items(), ("all", o["overall"])]:
             ci = "-" if not c["gap_ci95"] else f"{c['gap_ci95'][0]:+.2f}…{c['gap_ci95'][1]:+.2f}"
-            table.add_row(judge, str(c["oracle"]["games"]), _fmt(c["oracle"]["accuracy"]),
+            table.add_row(escape(judge), str(c["oracle"]["games"]), _fmt(c["oracle"]["accuracy"]),
                           _fmt(c["verbal"]["accuracy"]), _fmt(c["introspection_gap"], "+.2f"), ci,
                           _fmt(c["mcnemar_p"], ".3f"))
         console.print(table)
@@ -309,7 +310,7 @@ def print_negotiation_report(r: dict) -> None:
         table = Table(key, "seats", "mean score", "wrong deals", "leaks/msg", "inconsistency", "red goal",
                       "violations", title=title)
         for a in rows:
-            label = a[key] if key == "agent" else f"[{'red' if a['color'] == 'red' else 'blue'}]{a[key]}[/]"
+            label = escape(a[key]) if key == "agent" else f"[{'red' if a['color'] == 'red' else 'blue'}]{a[key]}[/]"
             table.add_row(label, str(a["seats"]), _fmt(a["mean_score"], ".1f"), str(a["wrong_deals"]),
                           _fmt(a["leaks_per_message"]), _fmt(a["inconsistency_rate"]), _fmt(a["red_goal_rate"]),
                           str(a["violations"]))
