@@ -268,3 +268,58 @@ def test_a_negotiation_played_here_shows_its_briefs_and_goals_as_text():
     assert "rule: " in text and not any(len(line) == len("rule: x") for line in text.splitlines()
                                         if line.startswith("rule: "))
     assert f"hidden goal: {goal['text']}" in text and "{'kind'" not in text
+
+
+def test_in_a_group_chat_a_candidate_sees_who_a_question_was_for():
+    """Every candidate hears every judge message in a group chat: the view names the addressees
+    (as the game shows them) instead of saying the message was for the viewer."""
+    from helpers import config, play
+    from persona_arena.core.observations import Reply
+
+    def judge_asks_only_the_first(obs):
+        if obs.role == "candidate":
+            return Reply(text="an answer")
+        names = (obs.reply_schema["properties"].get("to") or {}).get("items", {}).get("enum")
+        if obs.turn == "ask":
+            return Reply(text=json.dumps({"message": "just you", "to": names[:1]}))
+        names = obs.reply_schema["properties"]["probabilities"]["required"]
+        return Reply(text=json.dumps({"rationale": "", "probabilities": {n: 1 / len(names) for n in names},
+                                      "guess": names[0]}))
+
+    for group_chat in (True, False):
+        played = play(config(rounds=1, group_chat=group_chat), 4, judge_asks_only_the_first)
+        events = [Event.stamp(d, run_id="r", session_id="s", seq=i) for i, d in enumerate(played.events)]
+        (message,) = [e for e in events if e.type == "judge.message"]
+        addressed = message.payload["to"]
+        for player in [p for p in message.visible_to if p != "judge"]:
+            view = Projection(ListSource(events, title="s"), view_for("reverse-turing"), player)
+            view.fold_all()
+            (entry,) = [e for e in view.entries if e.type == "judge.message"]
+            assert entry.note == (f"→ {', '.join(addressed)}" if group_chat else "→ you")
+
+
+def test_an_informed_and_primed_judge_reads_as_text():
+    """The introduction informed candidates read, and the history a primed judge starts with,
+    are shown as what they say (not as the generic raw-payload fallback)."""
+    from helpers import config, play
+    from persona_arena.core.observations import Reply
+
+    def replies(obs):
+        if obs.role == "candidate":
+            return Reply(text="an answer")
+        if obs.turn == "introduce":
+            return Reply(text="I am a careful interviewer.")
+        if obs.turn == "ask":
+            return Reply(text=json.dumps({"message": "hello", "to": obs.reply_schema["properties"]["to"]["items"]["enum"]}))
+        names = obs.reply_schema["properties"]["probabilities"]["required"]
+        return Reply(text=json.dumps({"rationale": "", "probabilities": {n: 1 / len(names) for n in names},
+                                      "guess": names[0]}))
+
+    played = play(config(rounds=1, informed_candidates=True,
+                         primed_judge={"messages": [{"role": "user", "content": "earlier words"}]}), 1, replies)
+    events = [Event.stamp(d, run_id="r", session_id="s", seq=i) for i, d in enumerate(played.events)]
+    god = Projection(ListSource(events, title="s"), view_for("reverse-turing"), GOD)
+    god.fold_all()
+    by_type = {e.type: e for e in god.entries}
+    assert by_type["judge.introduction"].text == "I am a careful interviewer."
+    assert by_type["judge.primed"].text == "user: earlier words" and "primed with 1" in by_type["judge.primed"].note

@@ -44,9 +44,19 @@ class ReverseTuringView:
                                   f"at most {p.get('rounds')} rounds", note="game started")
         if event.type == "judge.message":
             to = p.get("to") or []
-            addressees = ", ".join(to) if known.perspective in (JUDGE, GOD) else "you"
+            # A candidate is "you" when only the addressed hear the message; in a group chat
+            # every candidate hears every message, addressed by nickname, as the game shows it.
+            hearers = [v for v in (event.visible_to if isinstance(event.visible_to, list) else []) if v != JUDGE]
+            group = len(hearers) > len(to)
+            addressees = ", ".join(to) if known.perspective in (JUDGE, GOD) or group else "you"
             return Described(EntryKind.UTTERANCE, known.label(JUDGE), text=p.get("message", ""),
                              note=f"→ {addressees}", round=p.get("round"))
+        if event.type == "judge.introduction":  # informed_candidates: every candidate reads it
+            return Described(EntryKind.UTTERANCE, known.label(JUDGE), text=p.get("text", ""), note="introduction")
+        if event.type == "judge.primed":  # primed_judge: the history put in the judge's context
+            history = "\n".join(f"{m.get('role')}: {m.get('content')}" for m in p.get("messages", []))
+            return Described(EntryKind.PRIVATE, known.label(JUDGE), text=history,
+                             note=f"primed with {len(p.get('messages', []))} messages")
         if event.type == "candidate.reply":
             return Described(EntryKind.UTTERANCE, known.label(event.actor), text=p.get("text", ""),
                              round=p.get("round"))
