@@ -274,7 +274,7 @@ def _analysis(r: dict) -> None:
                           _fmt(c["verbal"]["accuracy"]), _fmt(c["introspection_gap"], "+.2f"), ci,
                           _fmt(c["mcnemar_p"], ".3f"))
         console.print(table)
-        for session, why in o.get("skipped_reasons", {}).items():
+        for session, why in o["skipped_reasons"].items():
             console.print(f"  oracle: no pick for {session} ({why})")
 
 

@@ -73,7 +73,7 @@ def _analysis_tables(r: dict[str, Any]) -> list[str]:
     if o:
         rows = [[judge, c["oracle"]["games"], c["oracle"]["accuracy"], c["verbal"]["accuracy"], c["introspection_gap"],
                  c["gap_ci95"], c["mcnemar_p"]] for judge, c in [*o["by_judge"].items(), ("all", o["overall"])]]
-        reasons = o.get("skipped_reasons") or dict.fromkeys(o.get("skipped", []))
+        reasons = o["skipped_reasons"]
         skipped = "; no pick for " + ", ".join(f"{s} ({why})" for s, why in reasons.items()) if reasons else ""
         tables.append(_table(f"Likelihood oracle vs verbal answers{skipped}",
                              ["judge", "games", "oracle", "verbal", "gap (oracle − verbal)", "95% CI", "McNemar p"],

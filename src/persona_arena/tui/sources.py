@@ -76,8 +76,9 @@ class LiveSource:
 
 
 class JsonlSource:
-    """A transcript file, one event per line, parsed lazily and checked as it is read: one
-    session, `seq` gapless from 0 (the same rules as `transcripts.jsonl.read_jsonl`)."""
+    """A transcript file, one event per line: one session, `seq` gapless from 0 (the same
+    rules as `transcripts.jsonl.read_jsonl`), checked for the whole file on open; each event
+    is validated when first read."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -105,12 +106,7 @@ class JsonlSource:
             event = Event.model_validate_json(line)
         except ValidationError as err:
             raise TranscriptError(f"{self.path}:{lineno}: not a valid event: {err.errors()[0]['msg']}") from None
-        if event.seq != index:
-            raise TranscriptError(f"{self.path}:{lineno}: events are not in gapless seq order "
-                                  f"(expected seq {index}, found {event.seq})")
-        if index and event.session_id != self.event(0).session_id:
-            raise TranscriptError(f"{self.path}:{lineno}: a second session ({event.session_id}) in one transcript")
-        self._parsed[index] = event
+        self._parsed[index] = event  # its seq and session were checked on open (_check_order)
         return event
 
     def _check_order(self) -> None:

@@ -150,7 +150,8 @@ class RunsScreen(Screen[None]):
     def _visible_runs(self) -> list[dict[str, Any]]:
         return [r for r in self.runs if self.filter.matches_game(run_game(r))]
 
-    def _fill_runs(self) -> None:
+    def _fill_runs(self) -> list[str]:
+        """Lists the runs the filter lets through; returns their ids."""
         table = self.query_one("#runs", DataTable)
         table.clear()
         visible = self._visible_runs()
@@ -161,6 +162,7 @@ class RunsScreen(Screen[None]):
         ids = [r["id"] for r in visible]
         if self.run_id in ids:  # a refill keeps the run the reader had chosen
             table.move_cursor(row=ids.index(self.run_id))
+        return ids
 
     async def select_run(self, run_id: str) -> None:
         self.run_id = run_id
@@ -241,8 +243,7 @@ class RunsScreen(Screen[None]):
     @on(Input.Changed, "#filter")
     async def _filter_changed(self, message: Input.Changed) -> None:
         self.filter = Filter.parse(message.value)
-        self._fill_runs()
-        shown = [r["id"] for r in self._visible_runs()]
+        shown = self._fill_runs()
         if shown and self.run_id not in shown:  # the chosen run is filtered out: the first one shown
             self.query_one("#runs", DataTable).move_cursor(row=0)
             await self.select_run(shown[0])
